@@ -1,0 +1,18 @@
+# pinotops.pinot — the two commands that matter are `make demo` and `make test`.
+.PHONY: demo test units sanity lint docs build system down
+
+# Start a local Pinot cluster and Kubernetes control plane, decommission one server, show before/after.
+demo:
+	bash tests/tooling/demo.sh
+
+# Every test: unit, sanity, lint, docs, build, and the system tests against a real cluster.
+test:
+	bash tests/tooling/run_tests.sh
+
+units sanity lint docs build system:
+	STAGES=$@ bash tests/tooling/run_tests.sh
+
+# Stop whatever the demo or an interrupted test run left running.
+down:
+	python3 tests/harness/k8s_cluster.py down || true
+	python3 tests/harness/pinot_cluster.py down || true

@@ -1,0 +1,435 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pinotops.pinot contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The one HTTP client for the Pinot controller REST API.
+
+Everything that knows HTTP or a Pinot endpoint's path, parameters and reply
+shape lives here: sessions, auth, TLS, timeouts, retries, failover between
+controllers, error parsing, and one method per endpoint. Nothing here imports
+Ansible, so it is usable (and testable) on its own.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+import json
+import random
+import re
+import time
+import traceback
+
+try:
+    from urllib.parse import quote, urlsplit, urlunsplit
+except ImportError:  # pragma: no cover  (Python 2 is not supported; keeps sanity's import test quiet)
+    from urllib import quote  # type: ignore  # pylint: disable=ungrouped-imports
+    from urlparse import urlsplit, urlunsplit  # type: ignore
+
+REQUESTS_IMPORT_ERROR = None
+try:
+    import requests
+except ImportError:  # pragma: no cover  (reported by the module through missing_required_lib)
+    requests = None
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+COLLECTION_VERSION = "0.1.0"
+USER_AGENT = "pinotops.pinot/%s (Ansible collection)" % COLLECTION_VERSION
+
+# Statuses that mean "a proxy or a restarting controller answered": safe to retry for idempotent calls.
+RETRY_STATUSES = (502, 503, 504)
+TABLE_TYPES = ("OFFLINE", "REALTIME")
+REDACTED = "********"
+
+
+class PinotError(Exception):
+    """A controller call that did not succeed.
+
+    Carries what a person needs to act: the request (method and URL, never
+    credentials), the HTTP status (None when no answer came), Pinot's own
+    message, and a hint of what to do.
+    """
+
+    def __init__(self, message, method=None, url=None, status=None, pinot_message=None, hint=None):
+        super(PinotError, self).__init__(message)
+        self.message = message
+        self.method = method
+        self.url = url
+        self.status = status
+        self.pinot_message = pinot_message
+        self.hint = hint
+
+    def __str__(self):
+        text = self.message
+        if self.method and self.url:
+            text = "%s %s: %s" % (self.method, self.url, text)
+        if self.hint:
+            text = "%s. %s" % (text.rstrip("."), self.hint)
+        return text
+
+    def to_result(self):
+        """The error as result keys (for fail_json)."""
+        return {"status": self.status, "url": self.url, "method": self.method, "pinot_error": self.pinot_message}
+
+
+def table_name_with_type(table, table_type):
+    """`events` + REALTIME -> `events_REALTIME`; a typed name is kept as is."""
+    suffix = "_" + table_type.upper()
+    return table if table.endswith(suffix) else table + suffix
+
+
+def split_table_name(table):
+    """`events_REALTIME` -> (`events`, `REALTIME`); a raw name -> (name, None)."""
+    for table_type in TABLE_TYPES:
+        if table.endswith("_" + table_type):
+            return table[:-len(table_type) - 1], table_type
+    return table, None
+
+
+INSTANCE_TYPES = {"Controller_": "controller", "Broker_": "broker", "Server_": "server", "Minion_": "minion"}
+
+
+def instance_type(name):
+    """Pinot stores no type: it is the id's prefix (`Server_...` -> `server`); None when unrecognised."""
+    for prefix, kind in INSTANCE_TYPES.items():
+        if name.startswith(prefix):
+            return kind
+    return None
+
+
+def redact_url(url):
+    """Drop user:password@ and the query string from a URL for messages."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def describe_body(response):
+    """Pinot's own message from an error reply: JSON {"code","error"}, plain text, or an HTML page."""
+    text = (response.text or "").strip()
+    content_type = response.headers.get("Content-Type", "")
+    if text.startswith("{") or "json" in content_type:
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            for key in ("error", "message", "status"):
+                if isinstance(body.get(key), str):
+                    return body[key]
+            return json.dumps(body, sort_keys=True)[:500]
+    if "html" in content_type or text.lower().startswith(("<!doctype html", "<html")):
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        summary = title.group(1).strip() if title else re.sub(r"<[^>]+>|\s+", " ", text).strip()[:200]
+        return "an HTML page (%s) - a proxy or load balancer answered, not the Pinot controller" % (summary or "no title")
+    return text[:500] or "(empty body)"
+
+
+def hint_for_status(status):
+    """What to do about an HTTP status, in one sentence."""
+    if status == 401:
+        return "Check username/password or token (the controller requires authentication)"
+    if status == 403:
+        return "Check the credentials and that this user has the permission the call needs"
+    if status in RETRY_STATUSES:
+        return "The controller (or a proxy in front of it) is unavailable; check that it is running and reachable"
+    return None
+
+
+def was_never_sent(exc):
+    """True when a connection error happened before the request reached a server.
+
+    Only then is it safe to send a work-starting POST again (to this or another controller).
+    """
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, (requests.exceptions.ReadTimeout, requests.exceptions.SSLError)):
+        return False
+    return isinstance(exc, requests.exceptions.ConnectionError) and "NewConnectionError" in repr(exc)
+
+
+class PinotClient:
+    """A session to one Pinot cluster, through one or more controller URLs.
+
+    Reads and idempotent writes retry on connection errors and 502/503/504
+    with capped exponential backoff and jitter; a request that starts work
+    (retry=False) is only re-sent, to the next controller, when it provably
+    never reached a server.
+    """
+
+    def __init__(self, controller_urls, username=None, password=None, token=None, headers=None,
+                 validate_certs=True, ca_path=None, client_cert=None, client_key=None,
+                 timeout=30.0, retries=3, backoff_base=0.5, backoff_max=10.0, sleep=time.sleep):
+        if isinstance(controller_urls, str):
+            controller_urls = [controller_urls]
+        self.urls = [url.rstrip("/") for url in controller_urls if url and url.strip()]
+        if not self.urls:
+            raise PinotError("controller_url is empty; give the controller's base URL, e.g. http://pinot-controller:9000")
+        for url in self.urls:
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+                raise PinotError("controller_url %r is not an http(s) URL such as http://pinot-controller:9000" % redact_url(url))
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.sleep = sleep
+        self.secrets = [s for s in (password, token) if s]
+        self._features = {}
+
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = "%s python-requests/%s" % (USER_AGENT, requests.__version__)
+        self.session.headers["Accept"] = "application/json"
+        self.session.headers.update(headers or {})
+        if token:
+            # A token that names its scheme ("Basic ...", "Bearer ...") is sent as given.
+            self.session.headers["Authorization"] = token if " " in token.strip() else "Bearer " + token
+        elif username:
+            self.session.auth = (username, password or "")
+        self.session.verify = ca_path if (ca_path and validate_certs) else bool(validate_certs)
+        if client_cert:
+            self.session.cert = (client_cert, client_key) if client_key else client_cert
+
+    # ---- transport --------------------------------------------------------------------------
+
+    def _scrub(self, text):
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def backoff(self, attempt):
+        """Seconds to wait before retry number `attempt` (1-based): capped exponential, jittered."""
+        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+        return random.uniform(ceiling / 2.0, ceiling)
+
+    def request(self, method, path, params=None, body=None, text=None, ok=(200,), retry=None, timeout=None):
+        """Send one request; return (status, parsed body).
+
+        `path` is already quoted (use `path()` to build it). `body` is sent as
+        JSON, `text` as text/plain. `ok` lists the statuses the caller handles
+        itself (for example 404 meaning absent); any other status raises
+        PinotError. `retry` defaults to True for GET/PUT/DELETE and False for
+        POST; a request that was never sent is always tried again.
+        """
+        if retry is None:
+            retry = method != "POST"
+        kwargs = {"params": params, "timeout": timeout or self.timeout}
+        if text is not None:
+            kwargs.update(data=text, headers={"Content-Type": "text/plain"})
+        elif body is not None:
+            kwargs["json"] = body
+        last_error = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.sleep(self.backoff(attempt))
+            for base in self.urls:
+                url = base + path
+                try:
+                    response = self.session.request(method, url, **kwargs)
+                except requests.exceptions.SSLError as exc:
+                    raise PinotError(
+                        "TLS error: %s" % self._scrub(str(exc)), method, redact_url(url),
+                        hint="Set ca_path to the CA bundle that signed the controller's certificate, "
+                             "or validate_certs=false for a test cluster")
+                except requests.exceptions.RequestException as exc:
+                    last_error = PinotError(
+                        "cannot reach the controller: %s" % self._scrub(str(exc)), method, redact_url(url),
+                        hint="Check controller_url and that the controller is running")
+                    if not (retry or was_never_sent(exc)):
+                        raise last_error
+                    continue  # the next controller URL, then the next round
+                if response.status_code in RETRY_STATUSES and retry:
+                    last_error = self._error(method, url, response)
+                    continue
+                if response.status_code not in ok:
+                    raise self._error(method, url, response)
+                return response.status_code, self._parse(response)
+        raise last_error
+
+    def _error(self, method, url, response):
+        message = self._scrub(describe_body(response))
+        return PinotError("HTTP %d: %s" % (response.status_code, message), method, redact_url(url),
+                          status=response.status_code, pinot_message=message, hint=hint_for_status(response.status_code))
+
+    @staticmethod
+    def _parse(response):
+        text = response.text
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+    @staticmethod
+    def path(template, *args):
+        """Fill a path template, quoting every argument: path('/instances/{0}', name)."""
+        return template.format(*[quote(str(arg), safe="") for arg in args])
+
+    def get(self, path, params=None, ok=(200,)):
+        return self.request("GET", path, params=params, ok=ok)
+
+    # ---- feature probes (decide by probing, not by version) ----------------------------------
+
+    def _probe(self, name, method, path, params=None, body=None, present=None):
+        if name not in self._features:
+            status, reply = self.request(method, path, params=params, body=body, ok=(200, 404, 405), retry=True)
+            self._features[name] = present(status, reply)
+        return self._features[name]
+
+    def has_drop_validation(self):
+        """GET /instances/dropInstance/validate (Pinot 1.0+)."""
+        return self._probe("drop_validation", "GET", "/instances/dropInstance/validate",
+                           params={"instanceNames": "__pinotops_probe__"}, present=lambda s, r: s == 200)
+
+    def has_tag_validation(self):
+        """POST /instances/updateTags/validate (Pinot 1.0+)."""
+        return self._probe("tag_validation", "POST", "/instances/updateTags/validate", body=[],
+                           present=lambda s, r: s == 200)
+
+    def has_rebalance_status(self):
+        """GET /rebalanceStatus/{jobId} (Pinot 1.0+): a 404 from the resource, not from the router."""
+        return self._probe("rebalance_status", "GET", "/rebalanceStatus/00000000-pinotops-probe",
+                           present=lambda s, r: s == 200 or (s == 404 and "HTTP 404 Not Found" not in str(r)))
+
+    def has_live_instances(self):
+        """GET /liveinstances (Pinot 1.2+)."""
+        return self._probe("live_instances", "GET", "/liveinstances", present=lambda s, r: s == 200)
+
+    def has_instance_state_put(self):
+        """PUT /instances/{name}/state?state= (Pinot 1.0+); older controllers only take the POST form."""
+        return self._probe("state_put", "PUT", "/instances/__pinotops_probe__/state", params={"state": "enable"},
+                           present=lambda s, r: s != 405 and "HTTP 404 Not Found" not in str(r))
+
+    # ---- cluster ----------------------------------------------------------------------------
+
+    def health(self):
+        """GET /health: 'OK' when the controller is up."""
+        return self.get("/health")[1]
+
+    def auth_info(self):
+        """GET /auth/info: {"workflow": "NONE"|"BASIC"}."""
+        return self.get("/auth/info")[1]
+
+    # ---- instances --------------------------------------------------------------------------
+
+    def list_instances(self):
+        """GET /instances: every participant id, dead ones included."""
+        return self.get("/instances")[1].get("instances", [])
+
+    def get_instance(self, name):
+        """GET /instances/{name}: the instance config, or None when Pinot does not know it."""
+        status, reply = self.get(self.path("/instances/{0}", name), ok=(200, 404))
+        return reply if status == 200 else None
+
+    def live_instances(self):
+        """Ids of the live participants.
+
+        /liveinstances where the controller has it; otherwise the ZooKeeper
+        LIVEINSTANCES listing through the controller's ZK browser.
+        """
+        if self.has_live_instances():
+            return self.get("/liveinstances")[1].get("instances", [])
+        cluster = self.get("/cluster/info")[1]["clusterName"]
+        reply = self.get("/zk/ls", params={"path": "/%s/LIVEINSTANCES" % cluster})[1]
+        return json.loads(reply) if isinstance(reply, str) else list(reply or [])
+
+    def update_instance_tags(self, name, tags, update_broker_resource=False):
+        """PUT /instances/{name}/updateTags: replaces the whole tag list."""
+        params = {"tags": ",".join(tags), "updateBrokerResource": str(bool(update_broker_resource)).lower()}
+        return self.request("PUT", self.path("/instances/{0}/updateTags", name), params=params)[1]
+
+    def validate_tag_update(self, changes):
+        """POST /instances/updateTags/validate with [{"instanceName", "newTags"}] (a read: safe to retry)."""
+        body = [{"instanceName": name, "newTags": list(tags)} for name, tags in changes.items()]
+        return self.request("POST", "/instances/updateTags/validate", body=body, retry=True)[1]
+
+    def validate_drop(self, names):
+        """GET /instances/dropInstance/validate: per instance isSafe and issues."""
+        return self.get("/instances/dropInstance/validate", params={"instanceNames": list(names)})[1]
+
+    def drop_instance(self, name):
+        """DELETE /instances/{name}. Returns False when the instance was already gone (404)."""
+        status, _reply = self.request("DELETE", self.path("/instances/{0}", name), ok=(200, 404))
+        return status == 200
+
+    def set_instance_state(self, name, state):
+        """Enable/disable (and newer states): PUT .../state?state= where present, else the older POST form."""
+        if self.has_instance_state_put():
+            return self.request("PUT", self.path("/instances/{0}/state", name), params={"state": state})[1]
+        # Older controllers take the state as a text/plain body of a POST; enable/disable are idempotent.
+        return self.request("POST", self.path("/instances/{0}/state", name), text=state, retry=True)[1]
+
+    def create_instance(self, instance):
+        """POST /instances with {"host", "port", "type", "tags", ...}."""
+        return self.request("POST", "/instances", body=instance)[1]
+
+    # ---- tables and assignment ----------------------------------------------------------------
+
+    def list_tables(self, table_type=None):
+        """GET /tables: raw names, or typed names when `table_type` is given."""
+        params = {"type": table_type.lower()} if table_type else None
+        return self.get("/tables", params=params)[1].get("tables", [])
+
+    def get_table_config(self, table):
+        """GET /tables/{table}: {"OFFLINE": {...}, "REALTIME": {...}} (only the types that exist; {} if none)."""
+        status, reply = self.get(self.path("/tables/{0}", table), ok=(200, 404))
+        return reply if status == 200 and isinstance(reply, dict) else {}
+
+    def _table_view(self, view, table, table_type=None):
+        params = {"tableType": table_type.lower()} if table_type else None
+        reply = self.get(self.path("/tables/{0}/" + view, table), params=params)[1] or {}
+        return dict((key, value) for key, value in reply.items() if value is not None)
+
+    def ideal_state(self, table, table_type=None):
+        """GET /tables/{t}/idealstate: {"OFFLINE"|"REALTIME": {segment: {instance: state}}}."""
+        return self._table_view("idealstate", table, table_type)
+
+    def external_view(self, table, table_type=None):
+        """GET /tables/{t}/externalview: same shape as the ideal state, with ERROR and transient states."""
+        return self._table_view("externalview", table, table_type)
+
+    def tenant_tables(self, tenant):
+        """GET /tenants/{tenant}/tables: typed names of the tables served by a server tenant."""
+        return self.get(self.path("/tenants/{0}/tables", tenant))[1].get("tables", [])
+
+    # ---- rebalance ----------------------------------------------------------------------------
+
+    def rebalance(self, table, table_type, params):
+        """POST /tables/{t}/rebalance: starts work, so it is never blindly re-sent; 409 is returned, not raised."""
+        query = dict(params)
+        query["type"] = table_type
+        return self.request("POST", self.path("/tables/{0}/rebalance", table), params=query, ok=(200, 409), retry=False)
+
+    def rebalance_status(self, job_id):
+        """GET /rebalanceStatus/{jobId}, or None when the controller has no such job (404)."""
+        status, reply = self.get(self.path("/rebalanceStatus/{0}", job_id), ok=(200, 404))
+        return reply if status == 200 else None
+
+    def cancel_rebalance(self, table, table_type):
+        """DELETE /tables/{t}/rebalance?type=: the ids of the jobs it cancelled."""
+        return self.request("DELETE", self.path("/tables/{0}/rebalance", table), params={"type": table_type})[1] or []
+
+    def table_jobs(self, table, table_type=None, job_types="TABLE_REBALANCE"):
+        """GET /table/{t}/jobs (singular `table`): jobId -> job metadata."""
+        params = {"jobTypes": job_types}
+        if table_type:
+            params["type"] = table_type
+        return self.get(self.path("/table/{0}/jobs", table), params=params)[1] or {}
+
+    # ---- periodic tasks -----------------------------------------------------------------------
+
+    def periodic_task_names(self):
+        """GET /periodictask/names."""
+        return self.get("/periodictask/names")[1] or []
+
+    def run_periodic_task(self, task, table=None, table_type=None, properties=None):
+        """Run a controller periodic task: POST with properties (1.4+), else GET. Never re-sent blindly."""
+        params = {"taskname": task}
+        if table:
+            params["tableName"] = table
+        if table_type:
+            params["type"] = table_type
+        if properties:
+            return self.request("POST", "/periodictask/run", params=params, body=properties, retry=False)[1]
+        return self.request("GET", "/periodictask/run", params=params, retry=False)[1]

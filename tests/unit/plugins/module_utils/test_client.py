@@ -1,0 +1,260 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pinotops.pinot contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The controller client at the transport level, against the fake controller over real HTTP."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+import base64
+import socket
+
+import pytest
+
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import (
+    PinotClient,
+    PinotError,
+    describe_body,
+    redact_url,
+    split_table_name,
+    table_name_with_type,
+)
+from ansible_collections.pinotops.pinot.tests.unit.fake_controller import Reply, error, server_id
+
+
+def dead_url():
+    """A loopback URL nothing listens on (connection refused)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return "http://127.0.0.1:%d" % port
+
+
+class SleepRecorder:
+    def __init__(self):
+        self.waits = []
+
+    def __call__(self, seconds):
+        self.waits.append(seconds)
+
+
+def client_for(fake, **kwargs):
+    kwargs.setdefault("sleep", SleepRecorder())
+    return PinotClient(kwargs.pop("urls", [fake.url]), **kwargs)
+
+
+def last_headers(fake):
+    return fake.requests[-1][4]
+
+
+def test_basic_auth_header(fake):
+    client = client_for(fake, username="admin", password="s3cret")
+    client.list_instances()
+    expected = "Basic " + base64.b64encode(b"admin:s3cret").decode()
+    assert last_headers(fake)["Authorization"] == expected
+
+
+@pytest.mark.parametrize("token, sent", [
+    ("abc123", "Bearer abc123"),
+    ("Basic YWRtaW46c2VjcmV0", "Basic YWRtaW46c2VjcmV0"),
+])
+def test_token_header(fake, token, sent):
+    client_for(fake, token=token).list_instances()
+    assert last_headers(fake)["Authorization"] == sent
+
+
+def test_extra_headers_and_user_agent(fake):
+    client_for(fake, headers={"Database": "analytics"}).list_instances()
+    headers = last_headers(fake)
+    assert headers["Database"] == "analytics"
+    assert headers["User-Agent"].startswith("pinotops.pinot/0.1.0")
+
+
+def test_get_retries_on_503_with_bounded_backoff(fake):
+    fake.fail_next("GET", "^/instances$", error(503, "Pinot controller status is STARTING"), times=3)
+    client = client_for(fake, retries=3, backoff_base=0.5, backoff_max=1.5)
+    assert server_id(0) in client.list_instances()
+    assert len(fake.calls("GET", "/instances")) == 4
+    waits = client.sleep.waits
+    assert len(waits) == 3
+    # attempt n waits within [ceiling/2, ceiling], ceiling = min(max, base * 2**(n-1))
+    for attempt, wait in enumerate(waits, start=1):
+        ceiling = min(1.5, 0.5 * 2 ** (attempt - 1))
+        assert ceiling / 2 <= wait <= ceiling
+
+
+def test_get_gives_up_after_retries(fake):
+    fake.fail_next("GET", "^/instances$", error(503, "Pinot controller status is STARTING"), times=10)
+    client = client_for(fake, retries=2)
+    with pytest.raises(PinotError) as caught:
+        client.list_instances()
+    assert caught.value.status == 503
+    assert "STARTING" in str(caught.value)
+    assert len(fake.calls("GET", "/instances")) == 3
+
+
+def test_work_starting_post_is_not_retried(fake):
+    fake.fail_next("POST", "/rebalance$", error(503, "Service Unavailable"), times=5)
+    client = client_for(fake, retries=3)
+    with pytest.raises(PinotError) as caught:
+        client.rebalance("events", "REALTIME", {"dryRun": "false"})
+    assert caught.value.status == 503
+    assert len(fake.calls("POST", "/tables/events/rebalance")) == 1
+    assert client.sleep.waits == []
+
+
+def test_get_fails_over_to_next_controller(fake):
+    client = client_for(fake, urls=[dead_url(), fake.url], retries=0)
+    assert server_id(1) in client.list_instances()
+
+
+def test_post_never_sent_fails_over(fake):
+    fake.route("POST", r"/tables/(?P<name>[^/]+)/rebalance",
+               lambda f, m, q, b: Reply(200, {"jobId": "j1", "status": "IN_PROGRESS", "description": "In progress"}))
+    client = client_for(fake, urls=[dead_url(), fake.url], retries=0)
+    status, reply = client.rebalance("events", "REALTIME", {})
+    assert (status, reply["jobId"]) == (200, "j1")
+    assert len(fake.calls("POST")) == 1
+
+
+def test_controller_down_message():
+    client = PinotClient([dead_url()], retries=1, sleep=SleepRecorder())
+    with pytest.raises(PinotError) as caught:
+        client.list_instances()
+    text = str(caught.value)
+    assert "cannot reach the controller" in text
+    assert "Check controller_url" in text
+    assert caught.value.status is None
+
+
+@pytest.mark.parametrize("reply, expected", [
+    (error(404, "Instance Server_x_1 not found"), "HTTP 404: Instance Server_x_1 not found"),
+    (Reply(500, "java.lang.NullPointerException at ...", "text/plain"), "HTTP 500: java.lang.NullPointerException"),
+    (Reply(502, "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>", "text/html"),
+     "an HTML page (502 Bad Gateway) - a proxy or load balancer answered"),
+])
+def test_error_bodies(fake, reply, expected):
+    fake.fail_next("GET", "^/instances/x$", reply, times=10)
+    client = client_for(fake, retries=0)
+    with pytest.raises(PinotError) as caught:
+        client.get(client.path("/instances/{0}", "x"), ok=(200,))
+    assert expected in str(caught.value)
+    assert caught.value.status == reply.status
+    assert caught.value.method == "GET"
+    assert caught.value.url == fake.url + "/instances/x"
+
+
+def test_auth_failure_hint(fake):
+    fake.users = {"admin": "right"}
+    client = client_for(fake, username="admin", password="wrong")
+    with pytest.raises(PinotError) as caught:
+        client.list_instances()
+    assert caught.value.status == 401
+    assert "Check username/password or token" in str(caught.value)
+
+
+@pytest.mark.parametrize("credentials, secret", [
+    ({"username": "admin", "password": "hunter2"}, "hunter2"),
+    ({"token": "tok-XYZ"}, "tok-XYZ"),
+])
+def test_secrets_never_in_errors(fake, credentials, secret):
+    # A proxy that echoes the request, credentials included, into its error page.
+    fake.fail_next("GET", "^/instances$", Reply(400, "bad request with %s" % secret, "text/plain"), times=5)
+    with pytest.raises(PinotError) as caught:
+        client_for(fake, **credentials).list_instances()
+    text = str(caught.value) + repr(caught.value.to_result())
+    assert secret not in text
+    assert "bad request with ********" in text
+
+
+def test_credentials_in_url_are_not_echoed():
+    client = PinotClient(["http://admin:hunter2@127.0.0.1:1"], retries=0, sleep=SleepRecorder(), password="hunter2")
+    with pytest.raises(PinotError) as caught:
+        client.list_instances()
+    assert "hunter2" not in str(caught.value)
+    assert caught.value.url == "http://127.0.0.1:1/instances"
+
+
+def test_tls_options_passed_to_session(fake, tmp_path):
+    ca = str(tmp_path / "ca.pem")
+    client = PinotClient([fake.url], ca_path=ca, client_cert="/c.pem", client_key="/k.pem")
+    assert client.session.verify == ca
+    assert client.session.cert == ("/c.pem", "/k.pem")
+    assert PinotClient([fake.url], validate_certs=False).session.verify is False
+    assert PinotClient([fake.url]).session.verify is True
+
+
+def test_tls_error_is_explained(fake):
+    client = client_for(fake, urls=[fake.url.replace("http://", "https://")], retries=0)
+    with pytest.raises(PinotError) as caught:
+        client.list_instances()
+    assert "TLS error" in str(caught.value)
+    assert "ca_path" in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["pinot-controller:9000", "ftp://host", ""])
+def test_bad_controller_url(url):
+    with pytest.raises(PinotError) as caught:
+        PinotClient([url])
+    assert "controller_url" in str(caught.value)
+
+
+def test_path_arguments_are_quoted(fake):
+    client = client_for(fake)
+    assert client.get_instance("a/b?c") is None
+    assert fake.requests[-1][1] == "/instances/a%2Fb%3Fc"
+
+
+def test_probes_new_controller(fake):
+    client = client_for(fake)
+    assert client.has_drop_validation() and client.has_tag_validation() and client.has_live_instances()
+    assert client.has_instance_state_put()
+    calls = len(fake.requests)
+    client.has_drop_validation()
+    assert len(fake.requests) == calls  # cached
+
+
+def test_probes_old_controller(fake):
+    fake.features.update(drop_validation=False, tag_validation=False, live_instances=False, state_put=False)
+    client = client_for(fake)
+    assert not client.has_drop_validation()
+    assert not client.has_tag_validation()
+    assert not client.has_live_instances()
+    assert not client.has_instance_state_put()
+
+
+def test_live_instances_without_endpoint_uses_zookeeper_listing(fake):
+    fake.features["live_instances"] = False
+    fake.live.discard(server_id(3))
+    live = client_for(fake).live_instances()
+    assert server_id(0) in live and server_id(3) not in live
+
+
+def test_instance_state_falls_back_to_post(fake):
+    fake.features["state_put"] = False
+    client_for(fake).set_instance_state(server_id(2), "disable")
+    assert fake.instances[server_id(2)]["enabled"] is False
+    assert fake.calls("POST", "/instances/")[-1][3] == "disable"
+
+
+def test_drop_instance_absent_is_false(fake):
+    assert client_for(fake).drop_instance("Server_gone_1") is False
+
+
+def test_describe_body_json_without_error_key():
+    class Resp:
+        text = '{"unexpected": 1}'
+        headers = {"Content-Type": "application/json"}
+    assert describe_body(Resp()) == '{"unexpected": 1}'
+
+
+def test_table_name_helpers():
+    assert table_name_with_type("events", "realtime") == "events_REALTIME"
+    assert table_name_with_type("events_REALTIME", "REALTIME") == "events_REALTIME"
+    assert split_table_name("events_OFFLINE") == ("events", "OFFLINE")
+    assert split_table_name("events") == ("events", None)
+    assert redact_url("https://u:p@h:9000/x?y=1") == "https://h:9000/x"

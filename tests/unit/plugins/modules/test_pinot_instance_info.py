@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pinotops.pinot contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+import pytest
+
+from ansible_collections.pinotops.pinot.plugins.modules import pinot_instance_info
+from ansible_collections.pinotops.pinot.tests.unit.fake_controller import server_id
+
+
+@pytest.fixture
+def cluster(fake):
+    """Server 3 is dead and still holds one segment; servers 0-2 hold the rest."""
+    fake.live.discard(server_id(3))
+    fake.add_table("events_REALTIME", {
+        "events__0__0__20260101T0000Z": {server_id(0): "ONLINE", server_id(3): "ONLINE"},
+        "events__1__0__20260101T0000Z": {server_id(1): "CONSUMING", server_id(2): "CONSUMING"},
+    })
+    fake.add_table("stats_OFFLINE", {"stats_0": {server_id(0): "ONLINE", server_id(1): "ONLINE"}})
+    return fake
+
+
+def test_lists_servers_with_liveness(run_module, cluster):
+    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "type": ["server"]})
+    assert result["changed"] is False
+    by_name = dict((i["name"], i) for i in result["instances"])
+    assert sorted(by_name) == sorted(server_id(i) for i in range(4))
+    assert by_name[server_id(3)]["live"] is False and by_name[server_id(0)]["live"] is True
+    assert by_name[server_id(0)]["type"] == "server"
+    assert by_name[server_id(0)]["tags"] == ["DefaultTenant_OFFLINE", "DefaultTenant_REALTIME"]
+    assert "segments" not in by_name[server_id(0)]
+
+
+def test_segments_per_table(run_module, cluster):
+    cluster.tables["events_REALTIME"]["externalview"]["events__0__0__20260101T0000Z"].pop(server_id(3))
+    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "name": [server_id(3), server_id(0)],
+                                              "segments": True})
+    by_name = dict((i["name"], i) for i in result["instances"])
+    assert by_name[server_id(3)]["segments"] == {"events_REALTIME": {"ideal_state": 1, "external_view": 0}}
+    assert by_name[server_id(3)]["total_segments"] == {"ideal_state": 1, "external_view": 0}
+    assert by_name[server_id(0)]["total_segments"] == {"ideal_state": 2, "external_view": 2}
+
+
+def test_unknown_names_are_reported_not_fatal(run_module, cluster):
+    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "name": ["Server_nope_1"]})
+    assert result["instances"] == [] and result["missing"] == ["Server_nope_1"]
+
+
+def test_tag_filter(run_module, cluster):
+    cluster.instances[server_id(2)]["tags"] = ["server_untagged"]
+    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "tag": "server_untagged"})
+    assert [i["name"] for i in result["instances"]] == [server_id(2)]
+
+
+def test_old_controller_liveness_from_zookeeper(run_module, cluster):
+    cluster.features["live_instances"] = False
+    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "name": [server_id(3)]})
+    assert result["instances"][0]["live"] is False
+
+
+def test_controller_down_is_a_clear_failure(run_module):
+    result = run_module(pinot_instance_info, {"controller_url": "http://127.0.0.1:1", "retries": 0})
+    assert result["failed"] is True
+    assert result["msg"].startswith("Could not list the instances: GET http://127.0.0.1:1/instances: cannot reach the controller")
+
+
+def test_env_fallback_for_url(run_module, cluster, monkeypatch):
+    monkeypatch.setenv("PINOT_CONTROLLER_URL", "http://127.0.0.1:1," + cluster.url)
+    result = run_module(pinot_instance_info, {"type": ["broker"]})
+    assert [i["name"] for i in result["instances"]] == ["Broker_localhost_8099"]
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"timeout": 0}, "timeout must be more than 0 seconds"),
+    ({"retries": -1}, "retries must be 0 or more"),
+    ({"username": "a"}, "parameters are required together: username, password"),
+    ({"token": "t", "username": "a", "password": "b"}, "parameters are mutually exclusive: token|username"),
+])
+def test_bad_connection_options(run_module, cluster, args, message):
+    args["controller_url"] = cluster.url
+    result = run_module(pinot_instance_info, args)
+    assert result["failed"] and message in result["msg"]
+    assert cluster.requests == []
