@@ -87,6 +87,25 @@ def split_table_name(table):
     return table, None
 
 
+def existing_table_names(table, table_type, existing_types):
+    """Typed names a table argument means, as Pinot resolves it (ResourceUtils.getExistingTableNamesWithType).
+
+    `table` is raw or typed, `table_type` None or OFFLINE/REALTIME, `existing_types` the types that exist
+    for the raw name (the keys of GET /tables/{raw}). Raises PinotError with Pinot's wording when the
+    typed name contradicts `table_type` or no such table exists.
+    """
+    raw, typed_as = split_table_name(table)
+    if typed_as and table_type and typed_as != table_type.upper():
+        raise PinotError("Table name: %s does not match table type: %s" % (table, table_type.upper()),
+                         hint="Give the raw table name with table_type, or the typed name alone")
+    wanted = [typed_as or table_type.upper()] if (typed_as or table_type) else list(TABLE_TYPES)
+    found = [raw + "_" + kind for kind in wanted if kind in existing_types]
+    if not found:
+        raise PinotError("Table '%s' not found." % (raw + "_" + wanted[0] if len(wanted) == 1 else table),
+                         hint="Check the name with GET /tables")
+    return found
+
+
 INSTANCE_TYPES = {"Controller_": "controller", "Broker_": "broker", "Server_": "server", "Minion_": "minion"}
 
 
@@ -296,9 +315,37 @@ class PinotClient:
         """GET /liveinstances (Pinot 1.2+)."""
         return self._probe("live_instances", "GET", "/liveinstances", present=lambda s, r: s == 200)
 
+    def has_rebalance_cancel(self):
+        """DELETE /tables/{t}/rebalance (Pinot 1.1+), probed on a table that cannot exist (on a real one it cancels)."""
+        return self._probe("rebalance_cancel", "DELETE", "/tables/__pinotops_probe__/rebalance", params={"type": "OFFLINE"},
+                           present=lambda s, r: s == 200)
+
     def has_instance_state_put(self):
         """PUT /instances/{name}/state?state= (Pinot 1.0+); older controllers only take the POST form."""
         return self._probe("state_put", "PUT", "/instances/__pinotops_probe__/state", params={"state": "enable"},
+                           present=lambda s, r: s != 405 and "HTTP 404 Not Found" not in str(r))
+
+    def has_query_routing_states(self, probe_instance):
+        """PUT .../state?state=queries_disable|queries_enable (newer than 1.5).
+
+        Probed on `probe_instance`, an existing NON-server id (a controller):
+        Pinot checks the instance exists before the state, so an unknown id
+        tells nothing; on a non-server a controller that knows the state
+        refuses with 400 "... only applies to server instances", one that does
+        not with 400 "Unknown state" - neither changes anything.
+        """
+        if "query_routing_states" not in self._features:
+            present = False
+            if self.has_instance_state_put():
+                status, reply = self.request("PUT", self.path("/instances/{0}/state", probe_instance),
+                                             params={"state": "queries_disable"}, ok=(200, 400, 404, 405))
+                present = status == 400 and "Unknown state" not in str(reply)
+            self._features["query_routing_states"] = present
+        return self._features["query_routing_states"]
+
+    def has_periodic_task_post(self):
+        """POST /periodictask/run with task properties (Pinot 1.4+): an unknown task is 404 there, 405 before."""
+        return self._probe("periodic_task_post", "POST", "/periodictask/run", params={"taskname": "__pinotops_probe__"},
                            present=lambda s, r: s != 405 and "HTTP 404 Not Found" not in str(r))
 
     # ---- cluster ----------------------------------------------------------------------------

@@ -1,10 +1,64 @@
 """pytest configuration for the system tests (real Pinot cluster, real Kubernetes API)."""
 
+import json
 import os
+import pathlib
+import shutil
+import subprocess
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "harness"))
 
 # The fixtures live beside the harnesses they drive.
 from fixtures_pinot import *  # noqa: E402,F401,F403  pylint: disable=wildcard-import,unused-wildcard-import
 from fixtures_k8s import *  # noqa: E402,F401,F403  pylint: disable=wildcard-import,unused-wildcard-import
+
+
+def _bootstrap():
+    """VENV and COLLECTIONS from tests/tooling/bootstrap.sh (cached after the first call)."""
+    out = subprocess.run([str(ROOT / "tests" / "tooling" / "bootstrap.sh"), "2.19"], check=True,
+                         capture_output=True, text=True).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+class Ansible:
+    """Runs ansible-playbook against this checkout of the collection (plus kubernetes.core)."""
+
+    def __init__(self, collections_root, venv):
+        self.collections_root = collections_root
+        self.venv = venv
+
+    def env(self):
+        env = dict(os.environ)
+        env.update(ANSIBLE_COLLECTIONS_PATH=str(self.collections_root), ANSIBLE_FORCE_COLOR="0",
+                   ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_CALLBACK_RESULT_FORMAT="yaml",
+                   ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+                   PATH=str(self.venv / "bin") + os.pathsep + env.get("PATH", ""))
+        return env
+
+    def playbook(self, playbook, extra_vars, check=False, timeout=1800):
+        """Run a playbook; return (returncode, output, recap {changed, failed, ...} of localhost)."""
+        argv = [str(self.venv / "bin" / "ansible-playbook"), playbook, "-e", json.dumps(extra_vars)]
+        if check:
+            argv.append("--check")
+        proc = subprocess.run(argv, env=self.env(), capture_output=True, text=True, timeout=timeout, check=False)
+        output = proc.stdout + proc.stderr
+        recap = {}
+        for line in output.splitlines():
+            if line.startswith("localhost") and "ok=" in line:
+                recap = dict((k, int(v)) for k, v in (item.split("=") for item in line.split(":", 1)[1].split()))
+        return proc.returncode, output, recap
+
+
+@pytest.fixture(scope="session")
+def ansible(tmp_path_factory):
+    """An Ansible runner with pinotops.pinot (this checkout) and kubernetes.core installed side by side."""
+    paths = _bootstrap()
+    root = tmp_path_factory.mktemp("collections")
+    subprocess.run([str(ROOT / "tests" / "tooling" / "collection_tree.sh"), str(root)], check=True, capture_output=True)
+    shutil.copytree(pathlib.Path(paths["COLLECTIONS"]) / "ansible_collections" / "kubernetes",
+                    root / "ansible_collections" / "kubernetes")
+    return Ansible(root, pathlib.Path(paths["VENV"]))

@@ -79,15 +79,15 @@ run_lint() {
   (cd "$tree" && "$venv/bin/antsibull-changelog" lint)
 }
 
-run_docs() {
+run_docs() (  # a subshell: the exports below stay here
   local venv collections tree
   venv=$(venv_for 2.19) && collections=$(collections_path) && tree=$(tree_for 2.19) || return 1
-  export ANSIBLE_COLLECTIONS_PATH="$work/tree-2.19:$collections"
+  export ANSIBLE_COLLECTIONS_PATH="$work/tree-2.19:$collections" PATH="$venv/bin:$PATH"
   "$venv/bin/antsibull-docs" lint-collection-docs --plugin-docs --skip-rstcheck "$tree" &&
   rm -rf "$work/docs" && mkdir -p "$work/docs" &&
   "$venv/bin/antsibull-docs" collection --use-current --squash-hierarchy --dest-dir "$work/docs" pinotops.pinot &&
   echo "collection docs rendered to $work/docs ($(find "$work/docs" -name '*.rst' | wc -l) pages)"
-}
+)
 
 run_build() {
   local venv collections tree

@@ -57,7 +57,8 @@ class FakePinot:
     def __init__(self, servers=4, drop_validation=True, tag_validation=True, live_instances=True, state_put=True,
                  users=None):
         self.features = dict(drop_validation=drop_validation, tag_validation=tag_validation,
-                             live_instances=live_instances, state_put=state_put)
+                             live_instances=live_instances, state_put=state_put,
+                             query_routing=False)  # PUT state queries_disable|queries_enable (newer than 1.5)
         self.users = users or {}  # username -> password; empty = no auth
         self.instances = {}
         self.live = set()
@@ -278,7 +279,10 @@ class FakePinot:
                 name = change["instanceName"]
                 if name not in fake.instances:
                     return error(412, "Instance %s is not a valid instance name." % name)
-                issues = []
+                issues = [{"code": "UNRECOGNISED_TAG_TYPE",
+                           "message": "The tag '%s' does not follow the suffix convention of either broker or server" % tag}
+                          for tag in change["newTags"] if not tag.endswith(("_OFFLINE", "_REALTIME", "_BROKER"))
+                          and name.startswith(("Server_", "Broker_"))]
                 for tag in fake.instances[name]["tags"]:
                     if tag in change["newTags"] or not tag.endswith(("_OFFLINE", "_REALTIME")):
                         continue
@@ -298,6 +302,16 @@ class FakePinot:
             state = (query.get("state") or [""])[0].lower()
             if name not in fake.instances:
                 return error(404, "Instance '%s' does not exist" % name)
+            if state in ("queries_disable", "queries_enable") and fake.features["query_routing"]:
+                if not name.startswith("Server_"):
+                    return error(400, "QUERIES_DISABLE/QUERIES_ENABLE only applies to server instances. "
+                                      "Instance '%s' is not a server." % name)
+                if state == "queries_disable":
+                    fake.instances[name]["queriesDisabled"] = "true"
+                else:
+                    fake.instances[name].pop("queriesDisabled", None)
+                return Reply(200, {"status": "%s query routing for server instance '%s'" % (
+                    "Disabled" if state == "queries_disable" else "Enabled", name)})
             if state not in ("enable", "disable"):
                 return error(400, "Unknown state '%s'" % state)
             fake.instances[name]["enabled"] = state == "enable"
@@ -312,6 +326,14 @@ class FakePinot:
                 return error(400, "Unknown state %s for instance request" % state)
             fake.instances[name]["enabled"] = state == "enable"
             return Reply(200, {"status": "Request to %s instance %s is successful" % (state, name)})
+
+        def create_instance(fake, match, query, body):
+            prefix = {"SERVER": "Server_", "BROKER": "Broker_", "CONTROLLER": "Controller_", "MINION": "Minion_"}
+            name = "%s%s_%s" % (prefix[str(body["type"]).upper()], body["host"], body["port"])
+            if name in fake.instances:
+                return error(409, "Instance: %s already exists" % name)
+            fake.add_instance(name, tags=body.get("tags"), host=body["host"], port=body["port"])
+            return Reply(200, {"status": "Added instance: %s" % name})
 
         def cluster_info(fake, match, query, body):
             return Reply(200, {"clusterName": CLUSTER})
@@ -356,6 +378,7 @@ class FakePinot:
         routes = [
             ("GET", r"/health", health),
             ("GET", r"/instances", list_instances),
+            ("POST", r"/instances", create_instance),
             ("GET", r"/liveinstances", feature("live_instances", live_instances)),
             ("GET", r"/instances/dropInstance/validate", feature("drop_validation", validate_drop)),
             ("POST", r"/instances/updateTags/validate", feature("tag_validation", validate_tags)),

@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pinotops.pinot contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Planning a server removal: pure functions, no I/O.
+
+Given what the controller says (server tags, tables with their tenant and
+replication, ideal states), decide which tables are affected by removing some
+servers and whether every affected table keeps its replication on the servers
+that remain in its tenant. The decommission role refuses to start when it does
+not ("never lower a table below its replication without saying so").
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+import re
+
+# The Helm chart's server ids: pinot.set.instance.id.to.hostname=true makes the id the pod's FQDN and netty port.
+HELM_INSTANCE_TEMPLATE = "Server_{pod}.{service}.{namespace}.svc.{domain}_{port}"
+
+
+def statefulset_instances(statefulset, target, current, known, template=HELM_INSTANCE_TEMPLATE, **fields):
+    """Server ids to remove when `statefulset` goes from `current` to `target` replicas.
+
+    Kubernetes removes the highest ordinals first, so these are ordinals
+    target..current-1, plus any ordinal >= target whose id Pinot still
+    knows (`known`): its pod is already gone, as after an interrupted run or
+    the hand procedure's scale-first order. `fields` fill the template's
+    {service}, {namespace}, {domain} and {port}; {pod} is `<statefulset>-<ordinal>`.
+    """
+    prefix, _pod, suffix = template.partition("{pod}")
+    if not _pod:
+        raise ValueError("the instance template %r has no {pod} placeholder" % template)
+    prefix, suffix = prefix.format(**fields), suffix.format(**fields)
+    pattern = re.compile("^%s%s-(\\d+)%s$" % (re.escape(prefix), re.escape(statefulset), re.escape(suffix)))
+    ordinals = set(range(target, max(current, target)))
+    for name in known:
+        match = pattern.match(name)
+        if match and int(match.group(1)) >= target:
+            ordinals.add(int(match.group(1)))
+    return ["%s%s-%d%s" % (prefix, statefulset, ordinal, suffix) for ordinal in sorted(ordinals)]
+
+
+def table_replication(table_config):
+    """Replication of one typed table config: `replicasPerPartition` for realtime (when set), else `replication`."""
+    segments_config = table_config.get("segmentsConfig") or {}
+    value = None
+    if table_config.get("tableType") == "REALTIME":
+        value = segments_config.get("replicasPerPartition")
+    if value in (None, ""):
+        value = segments_config.get("replication")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 1
+
+
+def table_server_tag(table_config):
+    """The tag a server must carry to host this typed table: `<tenant>_OFFLINE|_REALTIME`."""
+    tenant = (table_config.get("tenants") or {}).get("server") or "DefaultTenant"
+    return "%s_%s" % (tenant, table_config.get("tableType"))
+
+
+def segments_on(assignment, instances):
+    """{instance: count} of the segments `instances` hold in one assignment ({segment: {instance: state}})."""
+    counts = dict((name, 0) for name in instances)
+    for replicas in assignment.values():
+        for name in replicas:
+            if name in counts:
+                counts[name] += 1
+    return counts
+
+
+def plan_removal(removing, server_tags, tables, live):
+    """Decide whether `removing` (server ids) can leave the cluster without lowering any table's replication.
+
+    server_tags: {server id: [tags]} for every server Pinot knows.
+    tables: {typed table: {"config": table config, "ideal_state": {segment: {instance: state}}}}.
+    live: ids of the live instances.
+    Returns {"tables": [...], "problems": [...], "safe": bool}: one entry per table whose tag
+    a removed server carries or whose ideal state mentions one; a problem per table that
+    would keep fewer live, tagged servers than its replication.
+    """
+    removing = set(removing)
+    affected = []
+    problems = []
+    for table in sorted(tables):
+        config = tables[table]["config"]
+        ideal_state = tables[table].get("ideal_state") or {}
+        tag = table_server_tag(config)
+        replication = table_replication(config)
+        held = dict((name, count) for name, count in segments_on(ideal_state, removing).items() if count)
+        tagged = sorted(name for name, tags in server_tags.items() if tag in tags)
+        if not held and not removing.intersection(tagged):
+            continue
+        remaining = [name for name in tagged if name not in removing]
+        remaining_live = [name for name in remaining if name in live]
+        entry = {
+            "table": table,
+            "server_tag": tag,
+            "replication": replication,
+            "segments_on_removed": held,
+            "servers_before": tagged,
+            "servers_after": remaining,
+            "live_servers_after": remaining_live,
+        }
+        affected.append(entry)
+        if len(remaining_live) < replication:
+            problems.append(
+                "table %s needs %d live servers tagged %s, but only %d would remain (%s)%s" % (
+                    table, replication, tag, len(remaining_live), ", ".join(remaining_live) or "none",
+                    "; not live: %s" % ", ".join(sorted(set(remaining) - set(remaining_live)))
+                    if len(remaining) > len(remaining_live) else ""))
+    return {"tables": affected, "problems": problems, "safe": not problems}

@@ -1,0 +1,257 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) pinotops.pinot contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+DOCUMENTATION = r"""
+module: pinot_decommission_plan_info
+short_description: Check whether Apache Pinot servers can be removed without lowering any table's replication
+version_added: 0.1.0
+description:
+  - Reads the servers, tables and ideal states of a Pinot cluster and answers, before anything changes, what removing
+    some servers would affect - which tables hold segments on them or are served by their tenant tags, and whether
+    every such table keeps at least its replication on the live servers that remain in its tenant.
+  - The decommission role runs it as its preflight and refuses to start when RV(safe) is false.
+  - Read-only; runs the same in check mode.
+author:
+  - pinotops maintainers (@pinotops)
+extends_documentation_fragment:
+  - pinotops.pinot.connection
+  - pinotops.pinot.connection.ATTRIBUTES
+attributes:
+  check_mode:
+    support: full
+    description: The module changes nothing, so it runs in check mode too.
+  diff_mode:
+    support: none
+    description: The module changes nothing.
+options:
+  instances:
+    description:
+      - Ids of the servers to remove.
+      - Ids Pinot does not know are listed in RV(missing); they hold nothing, so they do not make the plan unsafe.
+      - Exactly one of O(instances) and O(statefulset) is required.
+    type: list
+    elements: str
+  statefulset:
+    description:
+      - Remove the servers a StatefulSet scale-down removes. Kubernetes removes the highest ordinals first, so the
+        servers are ordinals O(statefulset.replicas) up to O(statefulset.current_replicas) - 1, plus any higher ordinal
+        Pinot still knows (its pod is already gone, for example after an interrupted run).
+    type: dict
+    suboptions:
+      name:
+        description: StatefulSet name.
+        type: str
+        default: pinot-server
+      namespace:
+        description: Its namespace.
+        type: str
+        default: pinot-quickstart
+      replicas:
+        description: The replica count after the scale-down.
+        type: int
+        required: true
+      current_replicas:
+        description: The replica count now.
+        type: int
+        required: true
+      headless_service:
+        description: The governing headless service; defaults to C(<name>-headless) as in the Helm chart.
+        type: str
+      cluster_domain:
+        description: The Kubernetes cluster domain.
+        type: str
+        default: cluster.local
+      port:
+        description: The servers' netty port, the last part of their ids.
+        type: int
+        default: 8098
+      instance_template:
+        description:
+          - How a pod's instance id is built. The default matches the Helm chart
+            (C(pinot.set.instance.id.to.hostname=true)); change it when C(pinot.server.instance.id) is customised.
+        type: str
+        default: "Server_{pod}.{service}.{namespace}.svc.{domain}_{port}"
+notes:
+  - A table's replication is C(segmentsConfig.replicasPerPartition) for realtime tables (when set), otherwise
+    C(segmentsConfig.replication).
+  - Servers that are not live do not count towards a table's remaining replicas, so a second server that died during
+    a decommission shows up here as a problem.
+"""
+
+EXAMPLES = r"""
+- name: Can pinot-server-3 go?
+  pinotops.pinot.pinot_decommission_plan_info:
+    controller_url: http://pinot-controller.pinot-quickstart.svc:9000
+    instances:
+      - Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098
+  register: plan
+
+- name: Refuse when a table would lose replicas
+  ansible.builtin.assert:
+    that: plan.safe
+    fail_msg: "{{ plan.problems | join('; ') }}"
+"""
+
+RETURN = r"""
+safe:
+  description: Whether every affected table keeps its replication on the live servers that remain.
+  returned: always
+  type: bool
+  sample: true
+problems:
+  description: One sentence per table that would fall below its replication.
+  returned: always
+  type: list
+  elements: str
+  sample: ["table events_REALTIME needs 2 live servers tagged DefaultTenant_REALTIME, but only 1 would remain (Server_a_8098)"]
+tables:
+  description: The tables the removal affects.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    table:
+      description: Typed table name.
+      type: str
+      sample: events_REALTIME
+    server_tag:
+      description: The tag a server must carry to host the table.
+      type: str
+      sample: DefaultTenant_REALTIME
+    replication:
+      description: The table's replication.
+      type: int
+      sample: 2
+    segments_on_removed:
+      description: Per removed server, the number of segments its ideal state still assigns to it (servers holding none are left out).
+      type: dict
+      sample: {"Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098": 4}
+    servers_before:
+      description: Servers carrying the table's tag now.
+      type: list
+      elements: str
+    servers_after:
+      description: Servers that would carry it after the removal.
+      type: list
+      elements: str
+    live_servers_after:
+      description: The live ones among RV(tables[].servers_after).
+      type: list
+      elements: str
+instances:
+  description: The servers asked about, as Pinot knows them.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Instance id.
+      type: str
+    live:
+      description: Whether it is connected to the cluster.
+      type: bool
+    tags:
+      description: Its tags.
+      type: list
+      elements: str
+    segments:
+      description: Segments its ideal state assigns to it, summed over all tables.
+      type: int
+targets:
+  description: The server ids asked about (O(instances), or those derived from O(statefulset)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098"]
+missing:
+  description: Ids in RV(targets) that Pinot does not know (already dropped, or a wrong name).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+"""
+
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, instance_type
+from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
+from ansible_collections.pinotops.pinot.plugins.module_utils.plan import plan_removal, statefulset_instances
+
+
+def read_cluster(client):
+    """(server tags, tables with config and ideal state, live ids) as plan_removal wants them."""
+    server_tags = {}
+    for name in client.list_instances():
+        if instance_type(name) == "server":
+            config = client.get_instance(name)
+            if config is not None:
+                server_tags[name] = config.get("tags") or []
+    tables = {}
+    for table_type in ("OFFLINE", "REALTIME"):
+        for table in client.list_tables(table_type):
+            config = client.get_table_config(table).get(table_type)
+            if config is None:  # deleted while we were reading
+                continue
+            tables[table] = {"config": config, "ideal_state": client.ideal_state(table, table_type).get(table_type, {})}
+    return server_tags, tables, set(client.live_instances())
+
+
+def targets_of(module, sts, known):
+    """Server ids a scale-down of the StatefulSet removes (see plan.statefulset_instances)."""
+    if not 0 <= sts["replicas"] <= sts["current_replicas"]:
+        module.fail_json(msg="statefulset.replicas (%d) must be between 0 and current_replicas (%d): a decommission only "
+                             "lowers the replica count" % (sts["replicas"], sts["current_replicas"]))
+    try:
+        return statefulset_instances(
+            sts["name"], sts["replicas"], sts["current_replicas"], known, template=sts["instance_template"],
+            service=sts["headless_service"] or sts["name"] + "-headless", namespace=sts["namespace"],
+            domain=sts["cluster_domain"], port=sts["port"])
+    except (KeyError, ValueError) as exc:
+        module.fail_json(msg="statefulset.instance_template %r cannot be used: %s; it may use {pod}, {service}, "
+                             "{namespace}, {domain} and {port}" % (sts["instance_template"], exc))
+
+
+def main():
+    module = PinotModule(
+        argument_spec=dict(
+            instances=dict(type="list", elements="str"),
+            statefulset=dict(type="dict", options=dict(
+                name=dict(type="str", default="pinot-server"),
+                namespace=dict(type="str", default="pinot-quickstart"),
+                replicas=dict(type="int", required=True),
+                current_replicas=dict(type="int", required=True),
+                headless_service=dict(type="str"),
+                cluster_domain=dict(type="str", default="cluster.local"),
+                port=dict(type="int", default=8098),
+                instance_template=dict(type="str", default="Server_{pod}.{service}.{namespace}.svc.{domain}_{port}"),
+            )),
+        ),
+        mutually_exclusive=[("instances", "statefulset")],
+        required_one_of=[("instances", "statefulset")],
+        supports_check_mode=True,
+    )
+    try:
+        server_tags, tables, live = read_cluster(module.client)
+    except PinotError as exc:
+        module.fail_from_error(exc, msg="Could not read the cluster to plan the removal")
+    wanted = module.params["instances"] or targets_of(module, module.params["statefulset"], server_tags)
+    not_servers = [name for name in wanted if instance_type(name) != "server"]
+    if not_servers:
+        module.fail_json(msg="instances must be server ids (Server_...); not servers: %s" % ", ".join(not_servers))
+    present = [name for name in wanted if name in server_tags]
+    plan = plan_removal(present, server_tags, tables, live)
+    instances = []
+    for name in present:
+        held = sum(entry["segments_on_removed"].get(name, 0) for entry in plan["tables"])
+        instances.append({"name": name, "live": name in live, "tags": server_tags[name], "segments": held})
+    module.exit_json(changed=False, safe=plan["safe"], problems=plan["problems"], tables=plan["tables"],
+                     instances=instances, targets=wanted, missing=sorted(set(wanted) - set(present)))
+
+
+if __name__ == "__main__":
+    main()

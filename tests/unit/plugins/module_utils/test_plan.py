@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pinotops.pinot contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+import pytest
+
+from ansible_collections.pinotops.pinot.plugins.module_utils.plan import (
+    plan_removal,
+    segments_on,
+    statefulset_instances,
+    table_replication,
+    table_server_tag,
+)
+
+TAGS = ["DefaultTenant_OFFLINE", "DefaultTenant_REALTIME"]
+
+
+def realtime(replicas_per_partition="2", replication="1", tenant="DefaultTenant"):
+    return {"tableType": "REALTIME", "tenants": {"server": tenant},
+            "segmentsConfig": {"replication": replication, "replicasPerPartition": replicas_per_partition}}
+
+
+def offline(replication="2"):
+    return {"tableType": "OFFLINE", "tenants": {"server": "DefaultTenant"}, "segmentsConfig": {"replication": replication}}
+
+
+@pytest.mark.parametrize("config, expected", [
+    (realtime("2", "1"), 2),
+    (realtime(None, "3"), 3),
+    (realtime("", "3"), 3),
+    (offline("2"), 2),
+    (offline("x"), 1),
+    ({"tableType": "OFFLINE", "segmentsConfig": {"replication": "1", "replicasPerPartition": "4"}}, 1),  # realtime only
+    ({"tableType": "OFFLINE"}, 1),
+])
+def test_table_replication(config, expected):
+    assert table_replication(config) == expected
+
+
+def test_table_server_tag():
+    assert table_server_tag(realtime(tenant="Gold")) == "Gold_REALTIME"
+    assert table_server_tag({"tableType": "OFFLINE"}) == "DefaultTenant_OFFLINE"
+
+
+def test_segments_on():
+    assignment = {"s0": {"a": "ONLINE", "b": "ONLINE"}, "s1": {"b": "CONSUMING"}}
+    assert segments_on(assignment, ["b", "c"]) == {"b": 2, "c": 0}
+
+
+def four_servers():
+    return dict(("s%d" % i, list(TAGS)) for i in range(4))
+
+
+def test_removing_one_of_four_is_safe():
+    tables = {"events_REALTIME": {"config": realtime(), "ideal_state": {
+        "events__0__0__x": {"s0": "ONLINE", "s3": "ONLINE"}, "events__1__0__x": {"s1": "CONSUMING", "s2": "CONSUMING"}}}}
+    plan = plan_removal(["s3"], four_servers(), tables, live={"s0", "s1", "s2", "s3"})
+    assert plan["safe"] and plan["problems"] == []
+    (entry,) = plan["tables"]
+    assert entry["segments_on_removed"] == {"s3": 1}
+    assert entry["servers_after"] == ["s0", "s1", "s2"]
+
+
+def test_removing_too_many_is_refused_and_says_why():
+    tables = {"events_REALTIME": {"config": realtime(), "ideal_state": {}}}
+    plan = plan_removal(["s1", "s2", "s3"], four_servers(), tables, live={"s0", "s1", "s2", "s3"})
+    assert not plan["safe"]
+    assert plan["problems"] == [
+        "table events_REALTIME needs 2 live servers tagged DefaultTenant_REALTIME, but only 1 would remain (s0)"]
+
+
+def test_a_dead_remaining_server_does_not_count():
+    tables = {"stats_OFFLINE": {"config": offline("2"), "ideal_state": {"x": {"s0": "ONLINE", "s3": "ONLINE"}}}}
+    servers = dict(("s%d" % i, ["DefaultTenant_OFFLINE"]) for i in range(3))
+    servers["s3"] = ["DefaultTenant_OFFLINE"]
+    plan = plan_removal(["s3"], servers, tables, live={"s0", "s3"})
+    assert not plan["safe"]
+    assert "only 1 would remain (s0); not live: s1, s2" in plan["problems"][0]
+
+
+def test_untagged_server_still_holding_segments_is_affected():
+    servers = four_servers()
+    servers["s3"] = ["server_untagged"]
+    tables = {"stats_OFFLINE": {"config": offline(), "ideal_state": {"x": {"s0": "ONLINE", "s3": "ONLINE"}}},
+              "other_OFFLINE": {"config": offline(), "ideal_state": {"y": {"s0": "ONLINE", "s1": "ONLINE"}}}}
+    plan = plan_removal(["s3"], servers, tables, live=set(servers))
+    assert [t["table"] for t in plan["tables"]] == ["stats_OFFLINE"]
+    assert plan["safe"]
+
+
+def test_drained_server_affects_nothing():
+    servers = four_servers()
+    servers["s3"] = ["server_untagged"]
+    tables = {"stats_OFFLINE": {"config": offline(), "ideal_state": {"x": {"s0": "ONLINE", "s1": "ONLINE"}}}}
+    plan = plan_removal(["s3"], servers, tables, live=set(servers))
+    assert plan == {"tables": [], "problems": [], "safe": True}
+
+
+HELM = dict(service="pinot-server-headless", namespace="pinot-quickstart", domain="cluster.local", port=8098)
+
+
+def helm_id(ordinal):
+    return "Server_pinot-server-%d.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098" % ordinal
+
+
+def test_statefulset_scale_down_takes_highest_ordinals():
+    assert statefulset_instances("pinot-server", 2, 4, [], **HELM) == [helm_id(2), helm_id(3)]
+
+
+def test_statefulset_already_scaled_still_finds_known_servers():
+    # The pod is gone (replicas already 3) but Pinot still lists pinot-server-3: a re-run converges.
+    known = [helm_id(i) for i in range(4)] + ["Server_other_8098", helm_id(3).replace("pinot-server-3", "pinot-server-x")]
+    assert statefulset_instances("pinot-server", 3, 3, known, **HELM) == [helm_id(3)]
+
+
+def test_statefulset_nothing_to_do():
+    assert statefulset_instances("pinot-server", 4, 4, [helm_id(i) for i in range(4)], **HELM) == []
+
+
+def test_statefulset_custom_template():
+    ids = statefulset_instances("srv", 1, 2, [], template="Server_{pod}_{port}", port=7000)
+    assert ids == ["Server_srv-1_7000"]
+
+
+def test_statefulset_template_without_pod():
+    with pytest.raises(ValueError):
+        statefulset_instances("srv", 1, 2, [], template="Server_x_{port}", port=1)

@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pinotops.pinot contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+from ansible_collections.pinotops.pinot.plugins.modules import pinot_decommission_plan_info
+from ansible_collections.pinotops.pinot.tests.unit.fake_controller import server_id
+
+
+def with_events_table(fake):
+    fake.add_table("events_REALTIME", {
+        "events__%d__0__20260101T0000Z" % p: {server_id(p % 4): "ONLINE", server_id((p + 1) % 4): "ONLINE"} for p in range(5)})
+    return fake
+
+
+def test_one_server_is_safe_to_remove(run_module, fake):
+    with_events_table(fake)
+    result = run_module(pinot_decommission_plan_info, {"controller_url": fake.url, "instances": [server_id(3)]})
+    assert result["changed"] is False and result["safe"] is True
+    assert [t["table"] for t in result["tables"]] == ["events_REALTIME"]
+    assert result["instances"] == [{"name": server_id(3), "live": True, "segments": 2,
+                                    "tags": ["DefaultTenant_OFFLINE", "DefaultTenant_REALTIME"]}]
+    assert fake.writes() == []
+
+
+def test_three_servers_would_break_replication(run_module, fake):
+    with_events_table(fake)
+    result = run_module(pinot_decommission_plan_info, {"controller_url": fake.url,
+                                                       "instances": [server_id(1), server_id(2), server_id(3)]})
+    assert result["safe"] is False
+    assert "needs 2 live servers tagged DefaultTenant_REALTIME, but only 1 would remain" in result["problems"][0]
+
+
+def test_already_dropped_server_is_missing_not_unsafe(run_module, fake):
+    with_events_table(fake)
+    result = run_module(pinot_decommission_plan_info, {"controller_url": fake.url, "instances": ["Server_gone_8098"]})
+    assert result["safe"] is True and result["missing"] == ["Server_gone_8098"] and result["instances"] == []
+
+
+def test_non_server_ids_are_refused(run_module, fake):
+    result = run_module(pinot_decommission_plan_info, {"controller_url": fake.url, "instances": ["Broker_localhost_8099"]})
+    assert result["failed"] and "must be server ids" in result["msg"]
+
+
+def test_statefulset_selection_derives_pod_ids(run_module, fake):
+    with_events_table(fake)
+    result = run_module(pinot_decommission_plan_info, {"controller_url": fake.url,
+                                                       "statefulset": {"replicas": 3, "current_replicas": 4}})
+    assert result["targets"] == [server_id(3)]
+    assert [i["name"] for i in result["instances"]] == [server_id(3)]
+
+
+def test_statefulset_already_scaled_down_converges(run_module, fake):
+    with_events_table(fake)
+    fake.live.discard(server_id(3))
+    result = run_module(pinot_decommission_plan_info, {"controller_url": fake.url,
+                                                       "statefulset": {"replicas": 3, "current_replicas": 3}})
+    assert result["targets"] == [server_id(3)]
+    assert result["instances"][0]["live"] is False and result["instances"][0]["segments"] == 2
+
+
+def test_statefulset_scale_up_is_refused(run_module, fake):
+    result = run_module(pinot_decommission_plan_info, {"controller_url": fake.url,
+                                                       "statefulset": {"replicas": 5, "current_replicas": 4}})
+    assert result["failed"] and "only lowers the replica count" in result["msg"]
