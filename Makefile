@@ -14,5 +14,4 @@ units sanity lint docs build system:
 
 # Stop whatever the demo or an interrupted test run left running.
 down:
-	python3 tests/harness/k8s_cluster.py down || true
-	python3 tests/harness/pinot_cluster.py down || true
+	bash -c 'eval "$$(tests/tooling/bootstrap.sh 2.19)"; $$VENV/bin/python tests/harness/k8s_cluster.py down; $$VENV/bin/python tests/harness/pinot_cluster.py down' || true

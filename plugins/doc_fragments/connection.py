@@ -80,6 +80,22 @@ notes:
   - Requires the Python C(requests) library on the host that runs the module.
 """
 
+    # For read-only modules: the action group plus check mode and diff mode as a reader has them.
+    INFO_ATTRIBUTES = r"""
+attributes:
+  check_mode:
+    support: full
+    description: The module changes nothing, so it runs in check mode too.
+  diff_mode:
+    support: none
+    description: The module changes nothing.
+  action_group:
+    description: Use C(group/pinotops.pinot.pinot) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - pinotops.pinot.pinot
+"""
+
     ATTRIBUTES = r"""
 attributes:
   action_group:

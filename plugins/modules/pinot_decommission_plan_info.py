@@ -22,14 +22,7 @@ author:
   - pinotops maintainers (@pinotops)
 extends_documentation_fragment:
   - pinotops.pinot.connection
-  - pinotops.pinot.connection.ATTRIBUTES
-attributes:
-  check_mode:
-    support: full
-    description: The module changes nothing, so it runs in check mode too.
-  diff_mode:
-    support: none
-    description: The module changes nothing.
+  - pinotops.pinot.connection.INFO_ATTRIBUTES
 options:
   instances:
     description:

@@ -230,7 +230,7 @@ def main():
         module.fail_json(
             msg="Refusing to change the tags of %s from %s to %s: %s. Nothing was changed. Add instances to the tenant "
                 "first, or set force=true if you accept it." % (
-                    name, before, after, " ".join(issue.get("message", "") for issue in blocking)), **result)
+                    name, before, after, " ".join(issue.get("message", "") for issue in blocking).rstrip(".")), **result)
     for issue in blocking:
         module.warn("Changing the tags despite the safety check (force=true): %s" % issue.get("message"))
     if not after and instance_type(name) == "server":

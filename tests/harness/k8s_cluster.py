@@ -440,10 +440,30 @@ def _commands(bins, workdir, ports):
     }
 
 
-def up(workdir=None, pinot_state=None, timeout=300):
-    """Build if needed, start the control plane, create the Pinot server StatefulSet; return a K8sCluster."""
-    bins = build()
+def up(workdir=None, pinot_state=None, timeout=300, attempts=2):
+    """Build if needed, start the control plane, create the Pinot server StatefulSet; return a K8sCluster.
+
+    A failed start is tried once more with new ports: the ports are picked free but only bound later, and on
+    a busy machine another process can take one in between. The failed attempt's directory is kept beside
+    the work directory (`<workdir>.failed-<n>`) and named in the log.
+    """
     workdir = Path(workdir or default_workdir()).resolve()
+    for attempt in range(1, attempts + 1):
+        try:
+            return _start(workdir, pinot_state, timeout)
+        except ClusterError as exc:
+            if attempt == attempts:
+                raise
+            kept = workdir.with_name(f"{workdir.name}.failed-{attempt}")
+            shutil.rmtree(kept, ignore_errors=True)
+            shutil.move(str(workdir), str(kept))
+            log(f"start attempt {attempt} failed ({exc}); its files are in {kept}; trying again with new ports")
+    raise AssertionError("unreachable")
+
+
+def _start(workdir, pinot_state, timeout):
+    """One attempt of up()."""
+    bins = build()
     _prepare_workdir(workdir)
     started = time.monotonic()
     make_pki(workdir / "pki")

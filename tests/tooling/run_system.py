@@ -9,6 +9,7 @@ Environment (set by run_tests.sh): PINOTOPS_VENV, PINOTOPS_WORK.
 """
 
 import argparse
+import json
 import os
 import pathlib
 import shlex
@@ -61,8 +62,10 @@ def main():
         if run(k8s_harness + ["up", "--pinot-state", run_dir / "state.json"], env=env) != 0:
             print("the Kubernetes control plane did not start; logs in %s" % (run_dir / "k8s"), flush=True)
             return 1
-        with open(config, "a", encoding="utf-8") as handle:
-            handle.write("pinot_harness_cli: %s\n" % shlex.quote(" ".join(shlex.quote(str(c)) for c in harness)))
+        # The integration targets drive the harness (stop/start a server) through this command prefix.
+        variables = json.loads(config.read_text(encoding="utf-8"))
+        variables["pinot_harness_cli"] = " ".join(shlex.quote(str(c)) for c in harness)
+        config.write_text(json.dumps(variables, indent=2) + "\n", encoding="utf-8")
         targets = sorted(p.name for p in (ROOT / "tests" / "integration" / "targets").iterdir() if p.is_dir())
         if targets:
             failures += run([ROOT / "tests" / "tooling" / "run_integration.sh"] + targets, env=env) != 0

@@ -1,0 +1,239 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) pinotops.pinot contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+DOCUMENTATION = r"""
+module: pinot_periodic_task
+short_description: Run an Apache Pinot controller periodic task now
+version_added: 0.1.0
+description:
+  - Asks the Pinot controllers to run one of their periodic tasks (for example C(SegmentStatusChecker),
+    C(RetentionManager), C(RealtimeSegmentValidationManager)) now, for every table or for one table, instead of waiting
+    for its next scheduled run. This is what C(GET /periodictask/run?taskname=...&tableName=...&type=...) does by hand.
+  - The task name is checked against the controller's list (C(GET /periodictask/names)) first; a wrong name fails
+    with the valid names and nothing runs. The table, when given, is checked to exist first as well.
+  - Task properties (O(properties)) need a controller that takes them (C(POST /periodictask/run), Pinot 1.4 and
+    newer); with an older controller the module fails before running anything.
+  - Pinot only starts the run. Every controller receives a message and runs the task for the tables it leads; Pinot
+    reports neither progress nor completion, so the module does not wait. It returns the run's id, RV(task_id);
+    look for it in the controller logs to follow the run.
+  - Running a task is an action, so the module always reports a change when it ran. Use
+    M(pinotops.pinot.pinot_periodic_task_info) to list the task names without running anything.
+author:
+  - pinotops maintainers (@pinotops)
+extends_documentation_fragment:
+  - pinotops.pinot.connection
+  - pinotops.pinot.connection.ATTRIBUTES
+attributes:
+  check_mode:
+    support: full
+    description: Checks the task name, table and properties, then reports that the task would run; nothing runs.
+  diff_mode:
+    support: none
+    description: Running a task changes no configuration to compare.
+options:
+  name:
+    description:
+      - The periodic task to run, exactly as the controller names it (case matters), for example
+        V(SegmentStatusChecker).
+      - Which tasks exist depends on the Pinot version and the controller's configuration (tasks that are not
+        scheduled are not listed before Pinot 1.5).
+    type: str
+    required: true
+  table:
+    description:
+      - Run the task only for this table, raw (V(events)) or typed (V(events_REALTIME)).
+      - A raw name of a hybrid table (one with both an offline and a realtime table) needs O(table_type).
+      - Without it, the task runs for every table.
+    type: str
+  table_type:
+    description:
+      - The type of O(table) (needs O(table)). Must agree with the suffix of a typed name.
+    type: str
+    choices: [OFFLINE, REALTIME]
+  properties:
+    description:
+      - Properties passed to the task, for example C(runSegmentLevelValidation) for the segment validation managers.
+        Values are sent as strings (V(true) becomes V("true")).
+      - Needs a controller with C(POST /periodictask/run) (Pinot 1.4 and newer); with an older one the module fails
+        before running anything.
+    type: dict
+notes:
+  - Pinot reports no completion for periodic tasks. The module returns when the controllers have been notified, not
+    when the task has finished.
+seealso:
+  - module: pinotops.pinot.pinot_periodic_task_info
+"""
+
+EXAMPLES = r"""
+- name: Recompute segment status metrics for one table now
+  pinotops.pinot.pinot_periodic_task:
+    controller_url: http://pinot-controller.pinot-quickstart.svc:9000
+    name: SegmentStatusChecker
+    table: events
+    table_type: REALTIME
+  register: run
+
+- name: Show the id to look for in the controller logs
+  ansible.builtin.debug:
+    msg: "Look for {{ run.task_id }} in the controller logs"
+
+- name: Apply retention to every table now
+  pinotops.pinot.pinot_periodic_task:
+    controller_url: http://pinot-controller.pinot-quickstart.svc:9000
+    name: RetentionManager
+
+- name: Validate segments one by one (Pinot 1.4 and newer take properties)
+  pinotops.pinot.pinot_periodic_task:
+    controller_url: http://pinot-controller.pinot-quickstart.svc:9000
+    name: RealtimeSegmentValidationManager
+    table: events_REALTIME
+    properties:
+      runSegmentLevelValidation: true
+"""
+
+RETURN = r"""
+name:
+  description: The task that ran (or would run in check mode).
+  returned: always
+  type: str
+  sample: SegmentStatusChecker
+table:
+  description: The typed table the task ran for; V(null) when it ran for every table.
+  returned: always
+  type: str
+  sample: events_REALTIME
+properties:
+  description: The properties sent to the task, as strings; V({}) when none.
+  returned: always
+  type: dict
+  sample: {"runSegmentLevelValidation": "true"}
+task_id:
+  description:
+    - The id Pinot gave this run (C(taskId); C(Log Request Id) on Pinot 0.9 and 0.10). The controllers log it when
+      they run the task.
+    - V(null) in check mode.
+  returned: always
+  type: str
+  sample: api-1a2b3c4d
+accepted:
+  description:
+    - Whether Pinot notified at least one controller (C(isSuccessful); C(Controllers notified) on Pinot 0.9 and
+      0.10). The module fails when Pinot says false.
+    - V(null) in check mode.
+  returned: always
+  type: bool
+  sample: true
+response:
+  description: The controller's reply as it came; V(null) in check mode.
+  returned: always
+  type: dict
+  sample: {"taskId": "api-1a2b3c4d", "isSuccessful": true}
+task_names:
+  description: The periodic tasks this controller can run.
+  returned: always
+  type: list
+  elements: str
+  sample: [RetentionManager, SegmentStatusChecker, RealtimeSegmentValidationManager]
+"""
+
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import (
+    PinotError,
+    existing_table_names,
+    split_table_name,
+)
+from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
+
+
+def task_name_error(name, names):
+    """The message for a task name the controller does not know, with the names it does."""
+    message = "Periodic task '%s' is not one this controller runs; nothing was run. Valid names: %s" % (
+        name, ", ".join(names) or "(none)")
+    same_but_case = [known for known in names if known.lower() == name.lower()]
+    if same_but_case:
+        message += ". Names are case-sensitive: did you mean %s?" % same_but_case[0]
+    return message
+
+
+def as_strings(properties):
+    """Task properties as Pinot reads them: a map of strings (booleans as true/false)."""
+    return dict((key, str(value).lower() if isinstance(value, bool) else str(value))
+                for key, value in (properties or {}).items())
+
+
+def parse_reply(reply):
+    """(task id, accepted) from {"taskId","isSuccessful"} (0.11+) or {"Log Request Id","Controllers notified"} (0.9/0.10)."""
+    reply = reply if isinstance(reply, dict) else {}
+    task_id = reply.get("taskId", reply.get("Log Request Id"))
+    accepted = reply.get("isSuccessful", reply.get("Controllers notified"))
+    if isinstance(accepted, str):
+        accepted = accepted.lower() == "true"
+    return task_id, accepted
+
+
+def resolve_table(client, table, table_type):
+    """The one typed table name the task runs for, checked to exist (raises PinotError)."""
+    raw, _typed_as = split_table_name(table)
+    found = existing_table_names(table, table_type, client.get_table_config(raw))
+    if len(found) > 1:
+        raise PinotError("More than one table matches Table '%s'. Matching names: [%s]" % (table, ", ".join(found)),
+                         hint="Set table_type (OFFLINE or REALTIME), or give the typed name")
+    return found[0]
+
+
+def main():
+    module = PinotModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            table=dict(type="str"),
+            table_type=dict(type="str", choices=["OFFLINE", "REALTIME"]),
+            properties=dict(type="dict"),
+        ),
+        required_by={"table_type": "table"},
+        supports_check_mode=True,
+    )
+    client, params = module.client, module.params
+    name = params["name"]
+    properties = as_strings(params["properties"])
+    result = dict(changed=False, name=name, table=None, properties=properties, task_id=None, accepted=None,
+                  response=None, task_names=[])
+    try:
+        result["task_names"] = names = client.periodic_task_names()
+        if name not in names:
+            module.fail_json(msg=task_name_error(name, names), **result)
+        if params["table"]:
+            result["table"] = resolve_table(client, params["table"], params["table_type"])
+        if properties and not client.has_periodic_task_post():
+            module.fail_json(msg="Task properties need a controller that takes them (POST /periodictask/run, Pinot 1.4 "
+                                 "and newer); this controller only runs tasks without properties. Nothing was run. "
+                                 "Remove properties or upgrade the controller.", **result)
+    except PinotError as exc:
+        module.fail_from_error(exc, msg="Could not check periodic task %s" % name, **result)
+
+    result["changed"] = True
+    if module.check_mode:
+        module.exit_json(msg="Would run periodic task %s" % name, **result)
+    table_type = split_table_name(result["table"])[1] if result["table"] else None
+    try:
+        reply = client.run_periodic_task(name, result["table"], table_type, properties)
+    except PinotError as exc:
+        result["changed"] = False
+        module.fail_from_error(exc, msg="Could not run periodic task %s" % name, **result)
+    result["response"] = reply
+    result["task_id"], result["accepted"] = parse_reply(reply)
+    if result["accepted"] is False:
+        result["changed"] = False
+        module.fail_json(msg="Pinot notified no controller to run periodic task %s (task id %s); it did not run. "
+                             "Check that the controllers are live." % (name, result["task_id"]), **result)
+    module.exit_json(msg="Started periodic task %s (task id %s); Pinot reports no completion, look for the id in the "
+                         "controller logs" % (name, result["task_id"]), **result)
+
+
+if __name__ == "__main__":
+    main()

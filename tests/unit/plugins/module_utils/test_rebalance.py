@@ -1,0 +1,308 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pinotops.pinot contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+import itertools
+import json
+
+from ansible_collections.pinotops.pinot.plugins.module_utils import rebalance as rb
+
+A, B, C, D = "Server_a_8098", "Server_b_8098", "Server_c_8098", "Server_d_8098"
+BEFORE = {"s0": {A: "ONLINE", D: "ONLINE"}, "s1": {B: "ONLINE", D: "ONLINE"}, "s2": {A: "ONLINE", B: "ONLINE"}}
+TARGET = {"s0": {A: "ONLINE", C: "ONLINE"}, "s1": {B: "ONLINE", C: "ONLINE"}, "s2": {A: "ONLINE", B: "ONLINE"}}
+
+
+# ---- pure functions ------------------------------------------------------------------------------
+
+def test_params_only_what_is_set_in_pinot_units():
+    params = rb.rebalance_params({"reassign_instances": True, "include_consuming": False, "min_available_replicas": -1,
+                                  "bootstrap": None, "external_view_stabilization_timeout": 90,
+                                  "minimize_data_movement": "enable", "disk_utilization_threshold": 0.8})
+    assert params == {"reassignInstances": "true", "includeConsuming": "false", "minAvailableReplicas": "-1",
+                      "externalViewStabilizationTimeoutInMs": "90000", "minimizeDataMovement": "ENABLE",
+                      "diskUtilizationThreshold": "0.8"}
+
+
+def test_knobs_by_feature_and_message():
+    options = {"batch_size_per_server": 10, "force_commit": False, "low_disk_mode": None}
+    assert rb.knobs_needing(options, rb.FEATURE_SUMMARY) == ["batch_size_per_server", "force_commit"]
+    assert rb.knobs_needing(options, rb.FEATURE_CANCEL) == []
+    message = rb.unsupported_knobs_message(options, rb.FEATURE_SUMMARY)
+    assert message.startswith("batch_size_per_server, force_commit need Pinot 1.4 or newer")
+    assert "silently ignore them" in message
+    assert rb.unsupported_knobs_message({}, rb.FEATURE_SUMMARY) is None
+
+
+def test_plan_moves_per_server():
+    plan = rb.plan_moves(BEFORE, TARGET)
+    assert plan["servers"][D] == {"before": 2, "after": 0, "add": 0, "remove": 2}
+    assert plan["servers"][C] == {"before": 0, "after": 2, "add": 2, "remove": 0}
+    assert plan["servers"][A] == {"before": 2, "after": 2, "add": 0, "remove": 0}
+    assert (plan["segments_to_move"], plan["replicas_to_add"], plan["replicas_to_remove"]) == (2, 2, 2)
+    assert plan["servers_removed"] == [D] and plan["servers_added"] == [C]
+    assert rb.plan_moves(BEFORE, BEFORE)["segments_to_move"] == 0
+
+
+def test_plan_ignores_segments_created_or_deleted_in_between():
+    plan = rb.plan_moves(dict(BEFORE, new={A: "CONSUMING"}), dict(TARGET, gone={C: "ONLINE"}))
+    assert plan["replicas_to_add"] == 2 and A in plan["servers"] and plan["servers"][A]["before"] == 2
+
+
+def test_convergence_needs_target_and_external_view():
+    converged = rb.convergence(TARGET, TARGET, TARGET)
+    assert (converged["converged"], converged["segments"], converged["remaining_replicas"]) == (3, 3, 0)
+    # Ideal state not moved yet: the external view matches it, but that is not the end.
+    before = rb.convergence(BEFORE, BEFORE, TARGET)
+    assert before["converged"] == 1 and before["ideal_state_pending"] == 2 and before["external_view_pending"] == 0
+    assert before["remaining_replicas"] == 4 and before["not_converged"] == ["s0", "s1"]
+    # Ideal state at the target, external view still loading on C and dropping from D.
+    moving = rb.convergence(TARGET, BEFORE, TARGET)
+    assert moving["ideal_state_pending"] == 0 and moving["external_view_pending"] == 2 and moving["converged"] == 1
+    assert moving["percent_converged"] == 33.3
+
+
+def test_convergence_replica_being_dropped_and_errors():
+    external = {"s0": {A: "ONLINE", C: "ONLINE", D: "OFFLINE"}, "s1": {B: "ONLINE", C: "ERROR"}, "s2": TARGET["s2"]}
+    progress = rb.convergence(TARGET, external)
+    assert progress["error_segments"] == ["s1"] and progress["error_count"] == 1
+    assert progress["converged"] == 2  # an OFFLINE leftover is not serving; s1 is in ERROR
+    external["s0"][D] = "ONLINE"
+    assert rb.convergence(TARGET, external)["converged"] == 1
+
+
+def test_convergence_offline_in_ideal_state_and_empty_table():
+    ideal = {"s0": {A: "OFFLINE", B: "ONLINE"}}
+    assert rb.convergence(ideal, {"s0": {B: "ONLINE"}})["converged"] == 1
+    assert rb.convergence({}, {})["percent_converged"] == 100.0
+
+
+def test_job_view_and_jobs_listing():
+    reply = {"tableRebalanceProgressStats": {"status": "IN_PROGRESS", "completionStatusMsg": None,
+                                             "rebalanceProgressStatsOverall": {"totalSegmentsToBeAdded": 6,
+                                                                               "totalRemainingSegmentsToConverge": 2}},
+             "timeElapsedSinceStartInSeconds": 25,
+             "tableRebalanceContext": {"jobId": "j1_2", "originalJobId": "j1", "attemptId": 2}}
+    view = rb.job_view(reply)
+    assert view["status"] == "IN_PROGRESS" and view["original_job_id"] == "j1" and view["attempt"] == 2
+    assert view["segments_to_add"] == 6 and view["remaining_segments_to_converge"] == 2
+    assert rb.job_view({"tableRebalanceProgressStats": {"status": "DONE"}})["attempt"] is None
+
+    def meta(job_id, status, original, attempt, submitted):
+        return {"jobId": job_id, "jobType": "TABLE_REBALANCE", "submissionTimeMs": str(submitted),
+                "REBALANCE_PROGRESS_STATS": json.dumps({"status": status}),
+                "REBALANCE_CONTEXT": json.dumps({"originalJobId": original, "attemptId": attempt})}
+
+    jobs = {"j1": meta("j1", "FAILED", "j1", 1, 100), "j1_2": meta("j1_2", "IN_PROGRESS", "j1", 2, 200),
+            "old": meta("old", "DONE", "old", 1, 50), "reload": {"jobId": "reload", "jobType": "RELOAD_SEGMENT"}}
+    assert [job["job_id"] for job in rb.rebalance_jobs(jobs)] == ["j1_2", "j1", "old"]
+    assert rb.find_retry(jobs, "j1", 1) == "j1_2"
+    assert rb.find_retry(jobs, "j1", 2) is None and rb.find_retry(jobs, "old", 1) is None
+    assert rb.running_job_ids(jobs) == ["j1_2"]
+    # Pinot 1.0 has no REBALANCE_CONTEXT: every job is its own original, attempt 1.
+    assert rb.rebalance_jobs({"x": {"jobId": "x", "REBALANCE_PROGRESS_STATS": "{\"status\": \"DONE\"}"}})[0]["attempt"] == 1
+
+
+def test_job_id_from_409():
+    message = ("Rebalance job is already in progress for table: events_OFFLINE, jobId: 3f1c9a0e-5d1b-4c55-9a53-0d7f5c2b9e11. "
+               "Please wait for the job to complete or cancel it before starting a new one.")
+    assert rb.job_id_from_conflict(message) == "3f1c9a0e-5d1b-4c55-9a53-0d7f5c2b9e11"
+    assert rb.job_id_from_conflict("..., jobId: abc_2. Please") == "abc_2"
+    assert rb.job_id_from_conflict("something else") is None and rb.job_id_from_conflict(None) is None
+
+
+def test_poll_schedule_backs_off_and_caps():
+    assert list(itertools.islice(rb.poll_delays(2.0), 8)) == [2.0, 3.0, 4.5, 6.75, 10.125, 15.1875, 22.78125, 30.0]
+    assert list(itertools.islice(rb.poll_delays(45.0), 2)) == [45.0, 45.0]
+
+
+def test_progress_line():
+    progress = rb.convergence(TARGET, BEFORE, TARGET)
+    assert rb.progress_line("t_OFFLINE", progress, "IN_PROGRESS") == "t_OFFLINE: 1/3 segments converged (33.3%), job IN_PROGRESS"
+
+
+# ---- the waiting loop, with a scripted client and fake time -----------------------------------------
+
+class FakeTime:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class ScriptedClient:
+    """Each poll i (0-based) sees views[min(i, last)] and statuses[min(i, last)] (None = 404)."""
+
+    def __init__(self, views, statuses=None, jobs=None):
+        self.views = views
+        self.statuses = statuses or []
+        self.jobs = jobs or {}
+        self.view_reads = 0
+        self.status_reads = {}
+        self.cancelled = []
+
+    def rebalance_status(self, job_id):
+        polls = self.status_reads.get(job_id, 0)
+        self.status_reads[job_id] = polls + 1
+        script = self.statuses if not isinstance(self.statuses, dict) else self.statuses[job_id]
+        value = script[min(polls, len(script) - 1)]
+        if value is None:
+            return None
+        return {"tableRebalanceProgressStats": {"status": value, "completionStatusMsg": "msg %s" % value},
+                "tableRebalanceContext": {"originalJobId": "j1", "attemptId": 2 if job_id == "j1_2" else 1}}
+
+    def ideal_state(self, table, table_type):
+        return {table_type: self.views[min(self.view_reads, len(self.views) - 1)][0]}
+
+    def external_view(self, table, table_type):
+        ideal, external = self.views[min(self.view_reads, len(self.views) - 1)]
+        self.view_reads += 1
+        return {table_type: external}
+
+    def table_jobs(self, table, table_type=None):
+        return self.jobs
+
+    def cancel_rebalance(self, table, table_type):
+        self.cancelled.append(table)
+        return ["j1"]
+
+
+def wait(client, fake_time, **kwargs):
+    kwargs.setdefault("deadline", 3600.0)
+    return rb.wait_for_rebalance(client, "t_OFFLINE", "OFFLINE", clock=fake_time.clock, sleep=fake_time.sleep, **kwargs)
+
+
+def test_no_job_waits_for_ideal_state_to_reach_target_then_external_view():
+    # Pinot 0.11: an intermediate ideal state the external view has caught up with is not the end.
+    middle = {"s0": {A: "ONLINE", C: "ONLINE"}, "s1": BEFORE["s1"], "s2": BEFORE["s2"]}
+    client = ScriptedClient([(BEFORE, BEFORE), (middle, middle), (TARGET, middle), (TARGET, TARGET)])
+    fake_time = FakeTime()
+    outcome = wait(client, fake_time, target=TARGET)
+    assert outcome["outcome"] == "finished" and outcome["job_id"] is None and outcome["status"] is None
+    assert client.view_reads == 4 and fake_time.sleeps == [2.0, 3.0, 4.5]
+
+
+def test_job_done_is_not_enough_without_external_view():
+    client = ScriptedClient([(TARGET, BEFORE), (TARGET, BEFORE), (TARGET, TARGET)], statuses=["IN_PROGRESS", "DONE"])
+    outcome = wait(client, FakeTime(), job_id="j1", target=TARGET)
+    assert outcome["outcome"] == "finished" and outcome["status"] == "DONE" and client.view_reads == 3
+
+
+def test_job_in_progress_is_followed_even_when_views_look_done():
+    client = ScriptedClient([(TARGET, TARGET)], statuses=["IN_PROGRESS", "IN_PROGRESS", "DONE"])
+    assert wait(client, FakeTime(), job_id="j1", target=TARGET)["outcome"] == "finished"
+    assert client.status_reads["j1"] == 3
+
+
+def test_404_right_after_start_is_tolerated():
+    client = ScriptedClient([(TARGET, BEFORE), (TARGET, BEFORE), (TARGET, BEFORE), (TARGET, TARGET)],
+                            statuses=[None, None, "IN_PROGRESS", "DONE"])
+    outcome = wait(client, FakeTime(), job_id="j1", target=TARGET)
+    assert outcome["outcome"] == "finished" and outcome["status"] == "DONE" and outcome["notes"] == []
+
+
+def test_job_pinot_never_stored_falls_back_to_views():
+    client = ScriptedClient([(BEFORE, BEFORE)] * 6 + [(TARGET, TARGET)], statuses=[None])
+    fake_time = FakeTime()
+    outcome = wait(client, fake_time, job_id="j1", target=TARGET)
+    assert outcome["outcome"] == "finished" and outcome["status"] is None
+    assert "Pinot has no status for job j1 (404" in outcome["notes"][0]
+    assert client.status_reads["j1"] == 5  # 0, 2, 5, 9.5, 16.25 s: the last one is past the 15 s grace
+
+
+def test_failed_job_followed_by_pinot_retry():
+    client = ScriptedClient([(TARGET, TARGET)], statuses={"j1": ["FAILED"], "j1_2": ["IN_PROGRESS", "DONE"]},
+                            jobs={"j1_2": {"jobId": "j1_2", "submissionTimeMs": "2",
+                                           "REBALANCE_PROGRESS_STATS": "{\"status\": \"IN_PROGRESS\"}",
+                                           "REBALANCE_CONTEXT": "{\"originalJobId\": \"j1\", \"attemptId\": 2}"}})
+    outcome = wait(client, FakeTime(), job_id="j1", target=TARGET)
+    assert outcome["outcome"] == "finished" and outcome["job_id"] == "j1_2"
+    assert outcome["notes"] == ["job j1 ended FAILED; following Pinot's retry j1_2"]
+
+
+def test_failed_job_without_retry_fails_with_pinot_message():
+    client = ScriptedClient([(BEFORE, BEFORE)], statuses=["FAILED"])
+    outcome = wait(client, FakeTime(), job_id="j1", target=TARGET)
+    assert outcome["outcome"] == "failed" and outcome["status"] == "FAILED"
+    assert outcome["message"] == "Pinot reports the rebalance job j1 as FAILED: msg FAILED"
+
+
+def test_timeout_reports_job_and_progress():
+    fake_time = FakeTime()
+    middle = {"s0": TARGET["s0"], "s1": BEFORE["s1"], "s2": BEFORE["s2"]}
+    # Progress every poll (so no stall), never finished.
+    views = [(middle, BEFORE), (middle, {"s0": {A: "ONLINE"}, "s1": BEFORE["s1"], "s2": BEFORE["s2"]})] + [(middle, middle)] * 50
+    client = ScriptedClient(views, statuses=["IN_PROGRESS"])
+    outcome = wait(client, fake_time, job_id="j1", target=TARGET, deadline=100.0, stall_timeout=0)
+    assert outcome["outcome"] == "timeout" and outcome["job_id"] == "j1" and outcome["status"] == "IN_PROGRESS"
+    assert outcome["message"] == "wait_timeout reached, not finished after 100 s of waiting (job IN_PROGRESS)"
+    assert outcome["progress"]["converged"] == 2 and outcome["progress"]["not_converged"] == ["s1"]
+    assert outcome["stuck_segments"]["s1"]["target"] == [B, C]
+    assert fake_time.now == 100.0 and max(fake_time.sleeps) <= 30.0
+
+
+def test_stall_detected_before_the_timeout_with_stuck_segments():
+    fake_time = FakeTime()
+    client = ScriptedClient([(TARGET, BEFORE)], statuses=["IN_PROGRESS"])
+    outcome = wait(client, fake_time, job_id="j1", target=TARGET, stall_timeout=60)
+    assert outcome["outcome"] == "stalled" and 60 <= fake_time.now < 100
+    assert outcome["message"].startswith("no segment moved for ") and outcome["message"].endswith("(job IN_PROGRESS)")
+    assert sorted(outcome["stuck_segments"]) == ["s0", "s1"]
+    assert outcome["stuck_segments"]["s0"]["external_view"] == {A: "ONLINE", D: "ONLINE"}
+
+
+def test_stall_says_when_pinot_claims_done():
+    client = ScriptedClient([(TARGET, BEFORE)], statuses=["DONE"])
+    outcome = wait(client, FakeTime(), job_id="j1", target=TARGET, stall_timeout=30)
+    assert outcome["outcome"] == "stalled"
+    assert "Pinot's job says DONE, but the external view has not converged" in outcome["message"]
+
+
+# ---- per table, against a scripted client -------------------------------------------------------
+
+class StartClient(ScriptedClient):
+    def __init__(self, reply, status=200, **kwargs):
+        super(StartClient, self).__init__(**kwargs)
+        self.reply = reply
+        self.status = status
+        self.posts = []
+
+    def rebalance(self, table, table_type, params):
+        self.posts.append(params)
+        return self.status, self.reply
+
+
+def test_start_table_timeout_cancels_when_asked():
+    fake_time = FakeTime()
+    client = StartClient({"status": "IN_PROGRESS", "jobId": "j1", "segmentAssignment": TARGET},
+                         views=[(TARGET, BEFORE)], statuses=["IN_PROGRESS"])
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    rb.start_table(client, result, {}, None, True, 40.0, stall_timeout=0, cancel_on_timeout=True, can_cancel=True,
+                   clock=fake_time.clock, sleep=fake_time.sleep)
+    assert result["outcome"] == "timeout" and result["cancelled_job_ids"] == ["j1"] and result["changed"] is True
+    assert client.posts == [{"dryRun": "false"}]
+
+
+def test_start_table_cannot_cancel_on_old_controller():
+    fake_time = FakeTime()
+    client = StartClient({"status": "IN_PROGRESS", "segmentAssignment": TARGET}, views=[(TARGET, BEFORE)])
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    rb.start_table(client, result, {}, None, True, 40.0, stall_timeout=0, cancel_on_timeout=True, can_cancel=False,
+                   clock=fake_time.clock, sleep=fake_time.sleep)
+    assert result["outcome"] == "timeout" and "cancelled_job_ids" not in result and client.cancelled == []
+    assert "no rebalance cancel API" in result["notes"][-1]
+
+
+def test_run_parallel_keeps_order():
+    assert rb.run_parallel([3, 1, 2], lambda x: x * 2, 2) == [6, 2, 4]
+    assert rb.run_parallel([3], lambda x: x * 2, 4) == [6]

@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pinotops.pinot contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+import pytest
+
+from ansible_collections.pinotops.pinot.plugins.modules import pinot_periodic_task
+from ansible_collections.pinotops.pinot.tests.unit.fake_controller import Reply, error, server_id
+
+# GET /periodictask/names of a default 0.11/1.0 controller.
+TASK_NAMES = ["RetentionManager", "OfflineSegmentIntervalChecker", "RealtimeSegmentValidationManager",
+              "BrokerResourceValidationManager", "SegmentStatusChecker", "SegmentRelocator", "TaskMetricsEmitter"]
+
+
+def add_periodic_tasks(fake, post=True, reply_shape="current", accepted=True):
+    """Periodic task routes as Pinot's PinotControllerPeriodicTaskRestletResource answers them.
+
+    post: the controller has POST /periodictask/run (1.4+). reply_shape: "current" ({"taskId","isSuccessful"},
+    0.11+) or "legacy" ({"Log Request Id","Controllers notified"}, 0.9/0.10). Runs are appended to `fake.runs`.
+    """
+    fake.runs = []
+
+    def names(fake, match, query, body):
+        return Reply(200, list(TASK_NAMES))
+
+    def run(fake, match, query, body):
+        task = (query.get("taskname") or [""])[0]
+        if task not in TASK_NAMES:
+            return error(404, "Periodic task '%s' not found." % task)
+        table = (query.get("tableName") or [None])[0]
+        table_type = (query.get("type") or [None])[0]
+        if table_type and table_type.upper() not in ("OFFLINE", "REALTIME"):
+            return error(400, "Illegal table type '%s'" % table_type)
+        if table:
+            for suffix in ("_OFFLINE", "_REALTIME"):
+                if table.endswith(suffix) and table_type and suffix[1:] != table_type.upper():
+                    return error(403, "Table name: %s does not match table type: %s" % (table, table_type.upper()))
+            typed = [table] if table.endswith(("_OFFLINE", "_REALTIME")) else \
+                [table + "_" + t for t in ("OFFLINE", "REALTIME") if not table_type or t == table_type.upper()]
+            matching = [t for t in typed if t in fake.tables]
+            if not matching:
+                return error(404, "Table '%s' not found." % typed[0])
+            if len(matching) > 1:
+                return error(500, "More than one table matches Table '%s'. Matching names: %s" % (table, matching))
+            table = matching[0]
+        task_id = "api-%08x" % (len(fake.runs) + 1)
+        fake.runs.append({"task": task, "table": table, "properties": body or None})
+        if reply_shape == "legacy":
+            return Reply(200, {"Log Request Id": task_id, "Controllers notified": accepted})
+        return Reply(200, {"taskId": task_id, "isSuccessful": accepted})
+
+    def post_run(fake, match, query, body):
+        return run(fake, match, query, body) if post else None
+
+    fake.route("GET", r"/periodictask/names", names)
+    fake.route("GET", r"/periodictask/run", run)
+    fake.route("POST", r"/periodictask/run", post_run)
+    return fake
+
+
+@pytest.fixture
+def cluster(fake):
+    """A hybrid table `events` (offline and realtime), an offline-only `stats`, periodic task routes (1.4+)."""
+    replicas = {server_id(0): "ONLINE", server_id(1): "ONLINE"}
+    fake.add_table("events_REALTIME", {"events__0__0__20260101T0000Z": dict(replicas)})
+    fake.add_table("events_OFFLINE", {"events_1767225600000_1767229200000_0": dict(replicas)})
+    fake.add_table("stats_OFFLINE", {"stats_0": dict(replicas)})
+    return add_periodic_tasks(fake)
+
+
+def args(fake, **more):
+    """Module arguments; options given as None are left out, as a playbook would."""
+    more = dict((key, value) for key, value in more.items() if value is not None)
+    more["controller_url"] = fake.url
+    return more
+
+
+def test_runs_for_every_table(run_module, cluster):
+    result = run_module(pinot_periodic_task, args(cluster, name="RetentionManager"))
+    assert result["changed"] is True
+    assert result["task_id"] == "api-00000001" and result["accepted"] is True
+    assert result["response"] == {"taskId": "api-00000001", "isSuccessful": True}
+    assert result["table"] is None and result["properties"] == {}
+    assert result["task_names"] == TASK_NAMES
+    assert cluster.runs == [{"task": "RetentionManager", "table": None, "properties": None}]
+    # without properties the GET form runs it, which every version has
+    assert [c[0] for c in cluster.calls(path_prefix="/periodictask/run")] == ["GET"]
+    assert "Pinot reports no completion" in result["msg"]
+
+
+def test_each_run_is_a_change(run_module, cluster):
+    first = run_module(pinot_periodic_task, args(cluster, name="SegmentStatusChecker"))
+    second = run_module(pinot_periodic_task, args(cluster, name="SegmentStatusChecker"))
+    assert first["changed"] and second["changed"]
+    assert (first["task_id"], second["task_id"]) == ("api-00000001", "api-00000002")
+
+
+@pytest.mark.parametrize("table, table_type, typed", [
+    ("stats", None, "stats_OFFLINE"),
+    ("stats_OFFLINE", None, "stats_OFFLINE"),
+    ("events", "REALTIME", "events_REALTIME"),
+    ("events_OFFLINE", "OFFLINE", "events_OFFLINE"),
+])
+def test_runs_for_one_table(run_module, cluster, table, table_type, typed):
+    result = run_module(pinot_periodic_task, args(cluster, name="SegmentStatusChecker", table=table, table_type=table_type))
+    assert result["changed"] is True and result["table"] == typed
+    assert cluster.runs == [{"task": "SegmentStatusChecker", "table": typed, "properties": None}]
+    query = cluster.calls("GET", "/periodictask/run")[0][2]
+    assert query["tableName"] == [typed] and query["type"] == [typed.rsplit("_", 1)[1]]
+
+
+def test_check_mode_validates_but_runs_nothing(run_module, cluster):
+    result = run_module(pinot_periodic_task, args(cluster, name="SegmentStatusChecker", table="stats"), check_mode=True)
+    assert result["changed"] is True and result["table"] == "stats_OFFLINE"
+    assert result["task_id"] is None and result["accepted"] is None and result["response"] is None
+    assert "Would run" in result["msg"]
+    assert cluster.runs == [] and cluster.calls(path_prefix="/periodictask/run") == []
+
+
+def test_unknown_task_fails_with_the_valid_names(run_module, cluster):
+    result = run_module(pinot_periodic_task, args(cluster, name="NoSuchTask"))
+    assert result["failed"] is True and result["changed"] is False
+    assert "Periodic task 'NoSuchTask' is not one this controller runs; nothing was run" in result["msg"]
+    assert "SegmentStatusChecker" in result["msg"] and result["task_names"] == TASK_NAMES
+    assert cluster.runs == []
+
+
+def test_wrong_case_suggests_the_name(run_module, cluster):
+    result = run_module(pinot_periodic_task, args(cluster, name="segmentstatuschecker"), check_mode=True)
+    assert result["failed"] and "did you mean SegmentStatusChecker?" in result["msg"]
+
+
+@pytest.mark.parametrize("table, table_type, message", [
+    ("nope", None, "Table 'nope' not found."),
+    ("nope", "OFFLINE", "Table 'nope_OFFLINE' not found."),
+    ("stats", "REALTIME", "Table 'stats_REALTIME' not found."),
+    ("stats_OFFLINE", "REALTIME", "Table name: stats_OFFLINE does not match table type: REALTIME"),
+    ("events", None, "More than one table matches Table 'events'. Matching names: [events_OFFLINE, events_REALTIME]"),
+])
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_bad_table_fails_before_running(run_module, cluster, table, table_type, message, check_mode):
+    result = run_module(pinot_periodic_task, args(cluster, name="SegmentStatusChecker", table=table, table_type=table_type),
+                        check_mode=check_mode)
+    assert result["failed"] is True and result["changed"] is False
+    assert result["msg"].startswith("Could not check periodic task SegmentStatusChecker: " + message)
+    assert cluster.runs == []
+
+
+def test_properties_are_posted_as_strings(run_module, cluster):
+    result = run_module(pinot_periodic_task, args(cluster, name="RealtimeSegmentValidationManager", table="events_REALTIME",
+                                                  properties={"runSegmentLevelValidation": True, "batch": 3}))
+    assert result["changed"] is True
+    assert result["properties"] == {"runSegmentLevelValidation": "true", "batch": "3"}
+    assert cluster.runs == [{"task": "RealtimeSegmentValidationManager", "table": "events_REALTIME",
+                             "properties": {"runSegmentLevelValidation": "true", "batch": "3"}}]
+
+
+def test_properties_on_an_old_controller_fail_before_running(run_module, fake):
+    add_periodic_tasks(fake, post=False)
+    result = run_module(pinot_periodic_task, args(fake, name="SegmentStatusChecker", properties={"a": "b"}))
+    assert result["failed"] is True and result["changed"] is False
+    assert "Task properties need a controller that takes them (POST /periodictask/run, Pinot 1.4" in result["msg"]
+    assert fake.runs == []
+    assert [c[0] for c in fake.calls(path_prefix="/periodictask/run")] == ["POST"]  # the probe, answered 405
+
+
+def test_properties_probe_in_check_mode(run_module, fake):
+    add_periodic_tasks(fake, post=False)
+    result = run_module(pinot_periodic_task, args(fake, name="SegmentStatusChecker", properties={"a": "b"}), check_mode=True)
+    assert result["failed"] is True and "Nothing was run" in result["msg"]
+
+
+def test_legacy_reply_shape(run_module, fake):
+    add_periodic_tasks(fake, reply_shape="legacy")
+    result = run_module(pinot_periodic_task, args(fake, name="RetentionManager"))
+    assert result["changed"] is True and result["task_id"] == "api-00000001" and result["accepted"] is True
+    assert result["response"] == {"Log Request Id": "api-00000001", "Controllers notified": True}
+
+
+def test_no_controller_notified_is_a_failure(run_module, fake):
+    add_periodic_tasks(fake, accepted=False)
+    result = run_module(pinot_periodic_task, args(fake, name="RetentionManager"))
+    assert result["failed"] is True and result["changed"] is False
+    assert result["task_id"] == "api-00000001" and result["accepted"] is False
+    assert "notified no controller" in result["msg"]
+
+
+def test_run_error_is_reported_with_pinot_message(run_module, cluster):
+    cluster.fail_next("GET", r"^/periodictask/run$", error(500, "boom"))
+    result = run_module(pinot_periodic_task, args(cluster, name="RetentionManager"))
+    assert result["failed"] is True and result["changed"] is False
+    assert result["status"] == 500 and result["pinot_error"] == "boom"
+    assert result["msg"].startswith("Could not run periodic task RetentionManager: GET ")
+
+
+def test_run_is_never_repeated_after_a_503(run_module, cluster):
+    cluster.fail_next("GET", r"^/periodictask/run$", error(503, "unavailable"))
+    result = run_module(pinot_periodic_task, args(cluster, name="RetentionManager"))
+    assert result["failed"] is True
+    assert len(cluster.calls("GET", "/periodictask/run")) == 1
+
+
+def test_table_type_needs_table(run_module, cluster):
+    result = run_module(pinot_periodic_task, args(cluster, name="RetentionManager", table_type="OFFLINE"))
+    assert result["failed"] is True and "table_type" in result["msg"]
+    assert cluster.requests == []
