@@ -1,5 +1,5 @@
 # pinotops.pinot — the two commands that matter are `make demo` and `make test`.
-.PHONY: demo test units sanity lint docs build system down
+.PHONY: demo test units sanity lint docs build system bench down
 
 # Start a local Pinot cluster and Kubernetes control plane, decommission one server, show before/after.
 demo:
@@ -11,6 +11,10 @@ test:
 
 units sanity lint docs build system:
 	STAGES=$@ bash tests/tooling/run_tests.sh
+
+# Performance benchmarks (long, not part of `make test`); exits non-zero while a budget is missed. See docs/performance.md.
+bench:
+	bash -c 'eval "$$(tests/tooling/bootstrap.sh 2.19)" && $$VENV/bin/python tests/bench/run_bench.py'
 
 # Stop whatever the demo or an interrupted test run left running.
 down:

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
+import functools
 import re
 
 # Replica states that mean "this instance holds (or is loading) the segment".
@@ -42,9 +43,14 @@ def segment_partition(segment):
     return None
 
 
+@functools.lru_cache(maxsize=8192)
 def natural_key(text):
-    """Sort key that puts pinot-server-2 before pinot-server-10."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part]
+    """Sort key that puts pinot-server-2 before pinot-server-10.
+
+    Cached: one table's segment names are sorted several times and server names recur everywhere; the bound
+    keeps memory flat on clusters with hundreds of thousands of segments.
+    """
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part)
 
 
 def short_server_name(instance):
