@@ -13,14 +13,14 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import requests
+
+from processes import LOOPBACK, cache_root, free_ports, pid_is, terminate
 
 HARNESS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = HARNESS_DIR.parents[1]
@@ -31,7 +31,6 @@ NAMESPACE = "pinot-quickstart"
 STATEFULSET = "pinot-server"
 SERVICE_ACCOUNT = "pinotops-decommission"
 STATE_NAME = "state.json"
-LOOPBACK = "127.0.0.1"
 STOP_DEADLINE = 20
 # Stop order: the agent first (it talks to the API), etcd last (everything talks to it).
 ROLES = ("etcd", "kube-apiserver", "kube-controller-manager", "node-agent")
@@ -45,11 +44,6 @@ class ClusterError(RuntimeError):
 def log(msg):
     """Progress on stderr (stdout is kept for command results)."""
     print(f"[k8s-cluster {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def cache_root():
-    """Folder for everything built or generated outside the repository."""
-    return Path(os.environ.get("PINOTOPS_CACHE", Path.home() / ".cache" / "pinotops"))
 
 
 def default_workdir():
@@ -121,48 +115,6 @@ def build(force=False):
 
 
 # --- processes ---------------------------------------------------------------------------------
-
-
-def free_ports(count):
-    """Ports free on loopback now; the sockets are held together so the ports are distinct."""
-    sockets = []
-    try:
-        while len(sockets) < count:
-            sock = socket.socket()
-            sock.bind((LOOPBACK, 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def pid_is(pid, tag):
-    """Whether pid is a live (not zombie) process whose command line contains tag."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
-    except OSError:
-        return False
-    if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
-        return False
-    return tag.encode() in cmdline
-
-
-def terminate(pid, tag, deadline=STOP_DEADLINE):
-    """Stop one process by pid: SIGTERM, then SIGKILL after the deadline."""
-    for sig, wait in ((signal.SIGTERM, deadline), (signal.SIGKILL, 10)):
-        if not pid_is(pid, tag):
-            break
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        end = time.monotonic() + wait
-        while time.monotonic() < end and pid_is(pid, tag):
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)  # reap our own children so they do not linger as zombies
-            time.sleep(0.2)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
 
 
 def openssl(*args):
@@ -295,7 +247,7 @@ class K8sCluster:
         """Stop role by its recorded pid (idempotent)."""
         pid = self.state["pids"].get(role)
         if pid:
-            terminate(pid, str(self.workdir))
+            terminate(pid, str(self.workdir), deadline=STOP_DEADLINE, log=log)
         self.state["pids"][role] = None
         self.save()
 

@@ -13,8 +13,6 @@ import fcntl
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tarfile
@@ -23,6 +21,8 @@ import uuid
 from pathlib import Path
 
 import requests
+
+from processes import LOOPBACK, cache_root, free_ports, pid_is, port_open, terminate, terminate_all
 
 HARNESS_DIR = Path(__file__).resolve().parent
 DATA_DIR = HARNESS_DIR / "pinot"
@@ -37,7 +37,6 @@ OFFLINE_SEGMENTS = 4
 OFFLINE_ROWS_PER_SEGMENT = 250
 STATE_NAME = "state.json"
 STOP_DEADLINE = 60
-LOOPBACK = "127.0.0.1"
 
 # Heap caps (MiB): the whole cluster must stay well under 8 GiB resident.
 HEAP_MB = {"zookeeper": 128, "kafka": 256, "controller": 512, "broker": 256, "server": 384, "generator": 64}
@@ -50,11 +49,6 @@ JVM_FLAGS = [
     "-Dio.netty.tryReflectionSetAccessible=true",
     "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError", "-Xss512k",
 ]
-
-
-def cache_root():
-    """Folder for everything downloaded or generated outside the repository."""
-    return Path(os.environ.get("PINOTOPS_CACHE", Path.home() / ".cache" / "pinotops"))
 
 
 def default_workdir():
@@ -93,27 +87,6 @@ def resolve_classpath(version):
     return cp_file.read_text(encoding="utf-8").strip()
 
 
-def free_ports(count):
-    """Ports free on loopback now; the sockets are held together so the ports are distinct."""
-    sockets = []
-    try:
-        for _index in range(count):
-            sock = socket.socket()
-            sock.bind((LOOPBACK, 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def port_open(port):
-    """Whether something accepts TCP connections on the loopback port."""
-    with contextlib.closing(socket.socket()) as sock:
-        sock.settimeout(1)
-        return sock.connect_ex((LOOPBACK, port)) == 0
-
-
 def write_properties(path, props):
     """Write a Java properties file (values are plain: no escapes needed for ours)."""
     path.write_text("".join(f"{key}={value}\n" for key, value in props.items()), encoding="utf-8")
@@ -122,61 +95,6 @@ def write_properties(path, props):
 def basic_token(user, password):
     """Authorization header value for HTTP basic auth."""
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def pid_is(pid, tag):
-    """Whether pid is a running (not zombie) process whose command line carries our tag."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
-    except OSError:
-        return False
-    # the state letter follows the parenthesised command name
-    if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
-        return False
-    return tag.encode() in cmdline
-
-
-def reap(pid):
-    """Collect the exit status if pid is our child, so it does not linger as a zombie."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
-
-
-def terminate(pid, tag, graceful=True, deadline=STOP_DEADLINE):
-    """Stop one process by pid: SIGTERM and wait, then SIGKILL (at once when not graceful)."""
-    terminate_all([(pid, tag)], graceful, deadline)
-
-
-def terminate_all(targets, graceful=True, deadline=STOP_DEADLINE):
-    """Stop (pid, tag) processes together: SIGTERM, wait up to deadline, then SIGKILL what is left."""
-    def alive():
-        left = []
-        for pid, tag in targets:
-            reap(pid)
-            if pid_is(pid, tag):
-                left.append((pid, tag))
-        return left
-
-    def signal_all(pending, sig):
-        for pid, _tag in pending:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-
-    pending = alive()
-    signal_all(pending, signal.SIGTERM if graceful else signal.SIGKILL)
-    end = time.monotonic() + (deadline if graceful else 10)
-    while pending and time.monotonic() < end:
-        time.sleep(0.2)
-        pending = alive()
-    if pending:
-        log(f"pids {[pid for pid, _tag in pending]} did not stop within {deadline}s: SIGKILL")
-        signal_all(pending, signal.SIGKILL)
-        for _attempt in range(50):
-            pending = alive()
-            if not pending:
-                break
-            time.sleep(0.2)
 
 
 def processes_tagged(workdir):
