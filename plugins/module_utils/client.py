@@ -205,7 +205,10 @@ class PinotClient:
             self.session.headers["Authorization"] = token if " " in token.strip() else "Bearer " + token
         elif username:
             self.session.auth = (username, password or "")
-        self.session.verify = ca_path if (ca_path and validate_certs) else bool(validate_certs)
+        # Passed with every request, not only set on the session: requests lets REQUESTS_CA_BUNDLE and
+        # CURL_CA_BUNDLE override a session's verify, which would silently ignore ca_path.
+        self.verify = ca_path if (ca_path and validate_certs) else bool(validate_certs)
+        self.session.verify = self.verify
         if client_cert:
             self.session.cert = (client_cert, client_key) if client_key else client_cert
 
@@ -232,7 +235,7 @@ class PinotClient:
         """
         if retry is None:
             retry = method != "POST"
-        kwargs = {"params": params, "timeout": timeout or self.timeout}
+        kwargs = {"params": params, "timeout": timeout or self.timeout, "verify": self.verify}
         if text is not None:
             kwargs.update(data=text, headers={"Content-Type": "text/plain"})
         elif body is not None:

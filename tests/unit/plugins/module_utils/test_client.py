@@ -188,6 +188,22 @@ def test_tls_options_passed_to_session(fake, tmp_path):
     assert PinotClient([fake.url]).session.verify is True
 
 
+def test_ca_path_wins_over_ca_bundle_environment(fake, tmp_path, monkeypatch):
+    # requests merges REQUESTS_CA_BUNDLE over a session's verify; the client must send ca_path per request.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "other-bundle.pem"))
+    ca = str(tmp_path / "ca.pem")
+    client = client_for(fake, ca_path=ca)
+    sent = {}
+
+    def record(method, url, **kwargs):
+        sent.update(kwargs)
+        raise PinotError("stop here")
+    monkeypatch.setattr(client.session, "request", record)
+    with pytest.raises(PinotError):
+        client.list_instances()
+    assert sent["verify"] == ca
+
+
 def test_tls_error_is_explained(fake):
     client = client_for(fake, urls=[fake.url.replace("http://", "https://")], retries=0)
     with pytest.raises(PinotError) as caught:
