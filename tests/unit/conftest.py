@@ -32,6 +32,14 @@ def fake():
     controller.stop()
 
 
+@pytest.fixture
+def warnings(monkeypatch):
+    """The messages the module passed to warn() (exit_json is patched, so they are not in the result)."""
+    seen = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, message: seen.append(message))
+    return seen
+
+
 class ModuleExit(Exception):
     """Raised instead of exiting: `result` holds what the module returned, `failed` whether it failed."""
 

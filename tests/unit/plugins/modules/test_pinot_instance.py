@@ -8,7 +8,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
 import pytest
-from ansible.module_utils import basic
 
 from ansible_collections.pinotops.pinot.plugins.modules import pinot_instance
 from ansible_collections.pinotops.pinot.tests.unit.fake_controller import error, server_id
@@ -34,14 +33,6 @@ def drain(cluster, name):
     for table in cluster.tables.values():
         for replicas in table["idealstate"].values():
             replicas.pop(name, None)
-
-
-@pytest.fixture
-def warnings(monkeypatch):
-    """The messages the module passed to warn() (exit_json is patched, so they are not in the result)."""
-    seen = []
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, message: seen.append(message))
-    return seen
 
 
 def args(cluster, **kwargs):
