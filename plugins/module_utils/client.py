@@ -48,10 +48,11 @@ class PinotError(Exception):
 
     Carries what a person needs to act: the request (method and URL, never
     credentials), the HTTP status (None when no answer came), Pinot's own
-    message, and a hint of what to do.
+    message, and a hint of what to do. `unavailable` is True when no
+    controller answered, or one answered 502/503/504: worth waiting for.
     """
 
-    def __init__(self, message, method=None, url=None, status=None, pinot_message=None, hint=None):
+    def __init__(self, message, method=None, url=None, status=None, pinot_message=None, hint=None, unavailable=False):
         super(PinotError, self).__init__(message)
         self.message = message
         self.method = method
@@ -59,6 +60,7 @@ class PinotError(Exception):
         self.status = status
         self.pinot_message = pinot_message
         self.hint = hint
+        self.unavailable = unavailable
 
     def __str__(self):
         text = self.message
@@ -256,7 +258,7 @@ class PinotClient:
                 except requests.exceptions.RequestException as exc:
                     last_error = PinotError(
                         "cannot reach the controller: %s" % self._scrub(str(exc)), method, redact_url(url),
-                        hint="Check controller_url and that the controller is running")
+                        hint="Check controller_url and that the controller is running", unavailable=True)
                     if not (retry or was_never_sent(exc)):
                         raise last_error
                     continue  # the next controller URL, then the next round
@@ -271,7 +273,8 @@ class PinotClient:
     def _error(self, method, url, response):
         message = self._scrub(describe_body(response))
         return PinotError("HTTP %d: %s" % (response.status_code, message), method, redact_url(url),
-                          status=response.status_code, pinot_message=message, hint=hint_for_status(response.status_code))
+                          status=response.status_code, pinot_message=message, hint=hint_for_status(response.status_code),
+                          unavailable=response.status_code in RETRY_STATUSES)
 
     @staticmethod
     def _parse(response):
@@ -459,6 +462,14 @@ class PinotClient:
     def cancel_rebalance(self, table, table_type):
         """DELETE /tables/{t}/rebalance?type=: the ids of the jobs it cancelled."""
         return self.request("DELETE", self.path("/tables/{0}/rebalance", table), params={"type": table_type})[1] or []
+
+    def reset_segment(self, table, table_type, segment, instance):
+        """POST /segments/{tableNameWithType}/{segment}/reset?targetInstance=: reload one replica that is in ERROR.
+
+        Pinot takes the replica OFFLINE and back ONLINE (or CONSUMING) in the background; the call returns at once.
+        """
+        path = self.path("/segments/{0}/{1}/reset", table_name_with_type(table, table_type), segment)
+        return self.request("POST", path, params={"targetInstance": instance})[1]
 
     def table_jobs(self, table, table_type=None, job_types="TABLE_REBALANCE"):
         """GET /table/{t}/jobs (singular `table`): jobId -> job metadata."""

@@ -214,6 +214,21 @@ def plan_moves(current, target):
     }
 
 
+def error_replicas_to_reset(external, target, done=()):
+    """[(segment, instance)] the external view has in ERROR where the target assigns the segment, minus `done`.
+
+    These are replicas the rebalance asked a server to load and the load failed, typically because the segment
+    could not be downloaded (from a controller that was restarting, when it is the deep store). Sorted.
+    """
+    found = []
+    for segment, replicas in (target or {}).items():
+        held = external.get(segment) or {}
+        for instance in assigned(replicas):
+            if held.get(instance) == "ERROR" and (segment, instance) not in done:
+                found.append((segment, instance))
+    return sorted(found)
+
+
 def segment_served(ideal_replicas, external_replicas):
     """True when the external view serves one segment exactly as the ideal state asks.
 
@@ -306,6 +321,11 @@ def poll_delays(initial, cap=30.0, factor=1.5):
 # Pinot 1.0-1.2 answer IN_PROGRESS before the job is in ZooKeeper; its status is 404 for a few seconds.
 STATUS_GRACE_SECONDS = 15.0
 
+# Without a job to follow (Pinot before 1.0), a running rebalance writes its next ideal-state step within a
+# second or two of the external view catching up. Views that stay caught up, short of the target, this long
+# mean the controller no longer runs the rebalance: Pinot 0.11 forgets it when the controller restarts.
+ABANDONED_AFTER_SECONDS = 30.0
+
 
 def read_views(client, table, table_type):
     """(ideal state, external view) of one typed table, each {segment: {instance: state}}."""
@@ -316,12 +336,16 @@ def read_views(client, table, table_type):
 
 def wait_for_rebalance(client, table, table_type, job_id=None, target=None, deadline=None, stall_timeout=600.0,
                        poll_interval=2.0, follow_job=True, clock=time.monotonic, sleep=time.sleep,
-                       status_grace=STATUS_GRACE_SECONDS):
+                       status_grace=STATUS_GRACE_SECONDS, abandoned_after=ABANDONED_AFTER_SECONDS):
     """Follow one typed table's rebalance until it has really finished, failed, stalled, or the deadline passed.
 
     follow_job: poll GET /rebalanceStatus/{job_id} (the controller has it and the job is tracked);
     otherwise only the ideal state / external view are watched. `deadline` is a clock() value.
-    Returns {"outcome": finished|failed|timeout|stalled, "status", "job_id", "message", "progress",
+    A controller that does not answer (or answers 502/503/504) makes a poll without progress: the wait goes
+    on, bounded by stall_timeout and the deadline. A replica the target assigns that is in ERROR is reset once.
+    Without a job, views that stay caught up short of the target for `abandoned_after` seconds end the wait as
+    "abandoned" (the caller may start the rebalance again).
+    Returns {"outcome": finished|failed|timeout|stalled|abandoned, "status", "job_id", "message", "progress",
     "stuck_segments", "notes"}.
     """
     start = clock()
@@ -331,54 +355,100 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
     notes = []
     best = None
     last_progress = start
+    ideal, external, progress = {}, {}, None
+    unavailable_since, unavailable_error = None, None
+    caught_up_since = None
+    reset = []
     while True:
         now = clock()
-        if following:
-            reply = client.rebalance_status(job_id)
-            if reply is None:
-                if now - start >= status_grace:
-                    notes.append("Pinot has no status for job %s (404 for %d s); following the ideal state and "
-                                 "external view instead" % (job_id, now - start))
-                    following = False
-            else:
-                job = job_view(reply)
-                if job["status"] in FAILED_STATUSES:
-                    retry = None
-                    if job["status"] != "CANCELLED":
-                        retry = find_retry(client.table_jobs(table, table_type), job["original_job_id"] or job_id,
-                                           job["attempt"] or 1)
-                    if retry:
-                        notes.append("job %s ended %s; following Pinot's retry %s" % (job_id, job["status"], retry))
-                        job_id = retry
-                        continue
-                    ideal, external = read_views(client, table, table_type)
-                    return _outcome("failed", job, job_id, convergence(ideal, external, target), notes,
-                                    message="Pinot reports the rebalance job %s as %s: %s" % (
-                                        job_id, job["status"], job["message"] or "no message"))
-        ideal, external = read_views(client, table, table_type)
-        progress = convergence(ideal, external, target)
-        if following and job is not None:
-            finished = job["status"] in SUCCESS_STATUSES and progress["external_view_pending"] == 0
+        try:
+            if following:
+                reply = client.rebalance_status(job_id)
+                if reply is None:
+                    if now - start >= status_grace:
+                        notes.append("Pinot has no status for job %s (404 for %d s); following the ideal state and "
+                                     "external view instead" % (job_id, now - start))
+                        following = False
+                else:
+                    job = job_view(reply)
+                    if job["status"] in FAILED_STATUSES:
+                        retry = None
+                        if job["status"] != "CANCELLED":
+                            retry = find_retry(client.table_jobs(table, table_type), job["original_job_id"] or job_id,
+                                               job["attempt"] or 1)
+                        if retry:
+                            notes.append("job %s ended %s; following Pinot's retry %s" % (job_id, job["status"], retry))
+                            job_id = retry
+                            continue
+                        ideal, external = read_views(client, table, table_type)
+                        return _outcome("failed", job, job_id, convergence(ideal, external, target), notes,
+                                        message="Pinot reports the rebalance job %s as %s: %s" % (
+                                            job_id, job["status"], job["message"] or "no message"))
+            ideal, external = read_views(client, table, table_type)
+        except PinotError as exc:
+            if not exc.unavailable:
+                raise
+            if unavailable_since is None:
+                unavailable_since = now
+                notes.append("the controller stopped answering after %.0f s of waiting (%s); still waiting" % (
+                    now - start, exc))
+            unavailable_error = exc
         else:
-            finished = progress["converged"] == progress["segments"]
-        if finished:
-            return _outcome("finished", job, job_id, progress, notes)
-        if best is None or progress["remaining_replicas"] < best:
-            best = progress["remaining_replicas"]
-            last_progress = now
-        status = job["status"] if following and job else None
+            if unavailable_since is not None:
+                notes.append("the controller answered again after %.0f s" % (now - unavailable_since))
+                unavailable_since = None
+            progress = convergence(ideal, external, target)
+            _reset_error_replicas(client, table, table_type, external, target, reset, notes)
+            if following and job is not None:
+                finished = job["status"] in SUCCESS_STATUSES and progress["external_view_pending"] == 0
+            else:
+                finished = progress["converged"] == progress["segments"]
+            if finished:
+                return _outcome("finished", job, job_id, progress, notes)
+            if best is None or progress["remaining_replicas"] < best:
+                best = progress["remaining_replicas"]
+                last_progress = now
+            caught_up = (not following and progress["external_view_pending"] == 0
+                         and progress["ideal_state_pending"] > 0)
+            caught_up_since = (now if caught_up_since is None else caught_up_since) if caught_up else None
+            if caught_up and abandoned_after and now - caught_up_since >= abandoned_after:
+                return _outcome("abandoned", job, job_id, progress, notes, message=(
+                    "the external view has served the ideal state for %.0f s but %d segments are not at their target "
+                    "yet: the controller is no longer running this rebalance (Pinot before 1.0 forgets a rebalance "
+                    "when the controller restarts)" % (now - caught_up_since, progress["ideal_state_pending"])))
+        said = _job_said(job["status"] if following and job else None)
+        if unavailable_since is not None:
+            said += "; the controller has not answered for %.0f s (last error: %s)" % (
+                now - unavailable_since, unavailable_error)
         if stall_timeout and now - last_progress >= stall_timeout:
-            return _outcome("stalled", job, job_id, progress, notes, stuck=stuck_segments(
-                ideal, external, target, progress["not_converged"]), message=(
-                "no segment moved for %.0f s%s" % (now - last_progress, _job_said(status))))
+            return _outcome("stalled", job, job_id, progress, notes, stuck=_stuck(ideal, external, target, progress),
+                            message="no segment moved for %.0f s%s" % (now - last_progress, said))
         if deadline is not None and now >= deadline:
-            return _outcome("timeout", job, job_id, progress, notes, stuck=stuck_segments(
-                ideal, external, target, progress["not_converged"]), message=(
-                "wait_timeout reached, not finished after %.0f s of waiting%s" % (now - start, _job_said(status))))
+            return _outcome("timeout", job, job_id, progress, notes, stuck=_stuck(ideal, external, target, progress),
+                            message="wait_timeout reached, not finished after %.0f s of waiting%s" % (now - start, said))
         delay = next(delays)
         if deadline is not None:
             delay = min(delay, max(deadline - now, 0.0))
         sleep(delay)
+
+
+def _reset_error_replicas(client, table, table_type, external, target, reset, notes):
+    """Reset, once each, the ERROR replicas the rebalance waits for (see error_replicas_to_reset); `reset` is the
+    list of those already done. A controller that does not answer leaves the rest for the next poll."""
+    for segment, instance in error_replicas_to_reset(external, target, reset):
+        try:
+            client.reset_segment(table, table_type, segment, instance)
+        except PinotError as exc:
+            if exc.unavailable:
+                return
+            notes.append("could not reset %s on %s: %s" % (segment, instance, exc))
+        else:
+            notes.append("%s failed to load on %s (ERROR); asked Pinot to reset it (load it again)" % (segment, instance))
+        reset.append((segment, instance))
+
+
+def _stuck(ideal, external, target, progress):
+    return stuck_segments(ideal, external, target, progress["not_converged"]) if progress else None
 
 
 def _job_said(status):
@@ -402,8 +472,8 @@ def _outcome(outcome, job, job_id, progress, notes, stuck=None, message=None):
 def new_table_result(table, table_type):
     return {"table": table, "table_type": table_type, "status": None, "description": None, "job_id": None,
             "attached": False, "changed": False, "outcome": None, "converged": None, "duration": 0.0,
-            "segments_moved": 0, "already_balanced": False, "plan": None, "summary": None, "pre_checks": None, "progress": None, "message": None,
-            "notes": []}
+            "segments_moved": 0, "restarts": 0, "already_balanced": False, "plan": None, "summary": None,
+            "pre_checks": None, "progress": None, "message": None, "notes": []}
 
 
 def plan_table(client, table, table_type, params):
@@ -436,14 +506,16 @@ def plan_table(client, table, table_type, params):
     return result, target, has_summary
 
 
-def start_table(client, result, params, target, wait, deadline, stall_timeout=600.0, poll_interval=2.0,
-                follow_jobs=True, cancel_on_timeout=False, can_cancel=False, clock=time.monotonic, sleep=time.sleep):
-    """Start (or attach to) the rebalance of one planned table and, with `wait`, follow it to its end.
+# How many times a rebalance the controller abandoned (see ABANDONED_AFTER_SECONDS) is started again.
+RESTARTS = 3
 
-    `result` comes from plan_table and is updated in place (and returned). Never re-sends the POST.
+
+def submit_rebalance(client, result, params, target):
+    """POST the rebalance of one planned table (never re-sent) and record Pinot's answer in `result`.
+
+    Returns the target assignment: Pinot's answer where it has one, else `target`.
     """
     table, table_type = result["table"], result["table_type"]
-    started = clock()
     status, reply = client.rebalance(table, table_type, dict(params, dryRun="false"))
     reply = reply if isinstance(reply, dict) else {}
     if status == 409:
@@ -454,13 +526,26 @@ def start_table(client, result, params, target, wait, deadline, stall_timeout=60
         result.update(status="IN_PROGRESS", description=reply.get("error"), job_id=job_id, attached=True)
         result["notes"].append("a rebalance of %s was already running (job %s); following it instead of starting "
                                "another" % (table, job_id))
-    else:
-        # Pinot also names synchronous results (dry run, downtime, NO_OP) with a job id it never stores.
-        result.update(status=reply.get("status"), description=reply.get("description"),
-                      job_id=reply.get("jobId") if reply.get("status") == "IN_PROGRESS" else None)
-        target = reply.get("segmentAssignment") or target
-        if reply.get("rebalanceSummaryResult"):
-            result["summary"] = reply["rebalanceSummaryResult"]
+        return target
+    # Pinot also names synchronous results (dry run, downtime, NO_OP) with a job id it never stores.
+    result.update(status=reply.get("status"), description=reply.get("description"),
+                  job_id=reply.get("jobId") if reply.get("status") == "IN_PROGRESS" else None)
+    if reply.get("rebalanceSummaryResult"):
+        result["summary"] = reply["rebalanceSummaryResult"]
+    return reply.get("segmentAssignment") or target
+
+
+def start_table(client, result, params, target, wait, deadline, stall_timeout=600.0, poll_interval=2.0,
+                follow_jobs=True, cancel_on_timeout=False, can_cancel=False, clock=time.monotonic, sleep=time.sleep,
+                abandoned_after=ABANDONED_AFTER_SECONDS):
+    """Start (or attach to) the rebalance of one planned table and, with `wait`, follow it to its end.
+
+    `result` comes from plan_table and is updated in place (and returned). A rebalance the controller
+    abandoned (Pinot before 1.0, controller restarted) is started again, up to RESTARTS times.
+    """
+    table, table_type = result["table"], result["table_type"]
+    started = clock()
+    target = submit_rebalance(client, result, params, target)
     if result["status"] == "NO_OP":
         result.update(outcome="finished", converged=True, changed=False)
         return _finish(client, result, target, started, clock)
@@ -472,10 +557,23 @@ def start_table(client, result, params, target, wait, deadline, stall_timeout=60
     if not wait:
         result["outcome"] = "not_waited"
         return _finish(client, result, target, started, clock)
-    follow = follow_jobs and result["status"] == "IN_PROGRESS" and bool(result["job_id"])
-    outcome = wait_for_rebalance(client, table, table_type, job_id=result["job_id"], target=target,
-                                 deadline=deadline, stall_timeout=stall_timeout, poll_interval=poll_interval,
-                                 follow_job=follow, clock=clock, sleep=sleep)
+    restarts = 0
+    while True:
+        follow = follow_jobs and result["status"] == "IN_PROGRESS" and bool(result["job_id"])
+        outcome = wait_for_rebalance(client, table, table_type, job_id=result["job_id"], target=target,
+                                     deadline=deadline, stall_timeout=stall_timeout, poll_interval=poll_interval,
+                                     follow_job=follow, clock=clock, sleep=sleep, abandoned_after=abandoned_after)
+        if outcome["outcome"] != "abandoned" or restarts == RESTARTS:
+            break
+        restarts += 1
+        result["notes"].extend(outcome["notes"])
+        result["notes"].append("%s; started it again (restart %d of %d)" % (outcome["message"], restarts, RESTARTS))
+        target = submit_rebalance(client, result, params, target)
+        if result["status"] not in ("DONE", "IN_PROGRESS"):
+            outcome = dict(outcome, outcome="failed", message="Pinot did not restart the rebalance: %s %s" % (
+                result["status"], result["description"]))
+            break
+    result["restarts"] = restarts
     result["outcome"] = outcome["outcome"]
     result["converged"] = outcome["outcome"] == "finished"
     result["progress"] = outcome["progress"]
@@ -491,6 +589,7 @@ def start_table(client, result, params, target, wait, deadline, stall_timeout=60
         result["message"] = outcome["message"]
     if outcome.get("stuck_segments"):
         result["stuck_segments"] = outcome["stuck_segments"]
+        _name_dead_servers(client, result)
     if result["converged"] and result["plan"]:
         result["segments_moved"] = result["plan"]["replicas_to_add"]
     if outcome["outcome"] in ("timeout", "stalled") and cancel_on_timeout:
@@ -501,6 +600,26 @@ def start_table(client, result, params, target, wait, deadline, stall_timeout=60
                                    "rebalance keeps running in the controller" % FEATURES[FEATURE_CANCEL])
     result["duration"] = round(clock() - started, 1)
     return result
+
+
+def servers_not_live(stuck, live):
+    """Servers the stuck segments' ideal state assigns that are not in `live`, sorted."""
+    assigned_to = set()
+    for segment in stuck.values():
+        assigned_to.update(assigned(segment["ideal_state"]))
+    return sorted(assigned_to - set(live))
+
+
+def _name_dead_servers(client, result):
+    """Say in the message when a stuck segment waits for a server that is not live (it never will load it)."""
+    try:
+        dead = servers_not_live(result["stuck_segments"], client.live_instances())
+    except PinotError:
+        return  # the message already says what went wrong; liveness is a hint only
+    if dead:
+        verb = "is" if len(dead) == 1 else "are"
+        result["message"] = ("%s; %s %s not live: the rebalance cannot finish while a server it assigns segments to "
+                             "is down; bring it back and run again" % (result["message"], ", ".join(dead), verb))
 
 
 def _finish(client, result, target, started, clock):

@@ -189,6 +189,9 @@ options:
     description:
       - Follow every started rebalance until it has finished (job done where Pinot has jobs, and the external
         view matching the ideal state).
+      - While it waits, a replica the target assigns that is in ERROR (a server could not load it, for example
+        because the download from a restarting controller failed) is reset once, as an operator would with
+        C(POST /segments/{table}/{segment}/reset); C(notes) lists each reset.
       - With V(false) the task returns right after starting, with the job ids and a first progress snapshot.
     type: bool
     default: true
@@ -202,6 +205,13 @@ options:
     description:
       - Fail a table early when no segment replica was loaded or dropped for this many seconds, listing the stuck
         segments. V(0) turns the stall check off.
+      - A controller that does not answer, or answers 502, 503 or 504, while the task waits counts as no progress.
+        The wait goes on (and says so in C(notes)) until the controller is back, bounded by this and O(wait_timeout).
+      - Before Pinot 1.0 a controller restart ends the rebalance it was running. When the external view has served
+        the ideal state for 30 seconds while segments are still short of their target, the task starts the
+        rebalance again (up to 3 times; C(restarts) counts them). From 1.1 on, Pinot's RebalanceChecker aborts a
+        job whose heartbeat stopped, after O(heartbeat_timeout) (1 hour by default), and retries it; the task
+        follows the retry if it comes within this timeout.
     type: int
     default: 600
   poll_interval:
@@ -353,6 +363,7 @@ tables:
     outcome:
       description:
         - V(planned) (check mode), V(finished), V(not_waited) (O(wait=false)), V(failed), V(timeout), V(stalled),
+          V(abandoned) (the controller stopped running the rebalance and restarting it did not help),
           V(cancelled) or V(nothing_to_cancel) (O(state=cancelled)).
       type: str
       sample: finished
@@ -368,6 +379,10 @@ tables:
       description: Segment replicas added to servers, once the rebalance finished (from the plan).
       type: int
       sample: 12
+    restarts:
+      description: How many times the task started the rebalance again because the controller had abandoned it.
+      type: int
+      sample: 0
     plan:
       description:
         - What the dry run moves, computed from the ideal state and Pinot's target assignment; V(null) when
@@ -450,7 +465,7 @@ from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance import (
     unsupported_knobs_message,
 )
 
-PROBLEM_OUTCOMES = ("failed", "timeout", "stalled")
+PROBLEM_OUTCOMES = ("failed", "timeout", "stalled", "abandoned")
 
 
 def knob_spec():

@@ -92,7 +92,7 @@ def test_get_gives_up_after_retries(fake):
     client = client_for(fake, retries=2)
     with pytest.raises(PinotError) as caught:
         client.list_instances()
-    assert caught.value.status == 503
+    assert caught.value.status == 503 and caught.value.unavailable
     assert "STARTING" in str(caught.value)
     assert len(fake.calls("GET", "/instances")) == 3
 
@@ -128,7 +128,7 @@ def test_controller_down_message():
     text = str(caught.value)
     assert "cannot reach the controller" in text
     assert "Check controller_url" in text
-    assert caught.value.status is None
+    assert caught.value.status is None and caught.value.unavailable
 
 
 @pytest.mark.parametrize("reply, expected", [
@@ -144,6 +144,7 @@ def test_error_bodies(fake, reply, expected):
         client.get(client.path("/instances/{0}", "x"), ok=(200,))
     assert expected in str(caught.value)
     assert caught.value.status == reply.status
+    assert caught.value.unavailable == (reply.status in (502, 503, 504))
     assert caught.value.method == "GET"
     assert caught.value.url == fake.url + "/instances/x"
 
@@ -153,7 +154,7 @@ def test_auth_failure_hint(fake):
     client = client_for(fake, username="admin", password="wrong")
     with pytest.raises(PinotError) as caught:
         client.list_instances()
-    assert caught.value.status == 401
+    assert caught.value.status == 401 and not caught.value.unavailable
     assert "Check username/password or token" in str(caught.value)
 
 
@@ -209,7 +210,7 @@ def test_tls_error_is_explained(fake):
     with pytest.raises(PinotError) as caught:
         client.list_instances()
     assert "TLS error" in str(caught.value)
-    assert "ca_path" in str(caught.value)
+    assert "ca_path" in str(caught.value) and not caught.value.unavailable
 
 
 @pytest.mark.parametrize("url", ["pinot-controller:9000", "ftp://host", ""])
@@ -259,6 +260,18 @@ def test_instance_state_falls_back_to_post(fake):
 
 def test_drop_instance_absent_is_false(fake):
     assert client_for(fake).drop_instance("Server_gone_1") is False
+
+
+def test_reset_segment_names_the_replica(fake):
+    # Pinot 0.11 answers this (checked live): 200 {"status": "Successfully reset segment: ..."}.
+    fake.route("POST", r"/segments/(?P<table>[^/]+)/(?P<segment>[^/]+)/reset",
+               lambda f, m, q, b: Reply(200, {"status": "Successfully reset segment: %s of table: %s" % (
+                   m.group("segment"), m.group("table"))}))
+    reply = client_for(fake).reset_segment("events", "REALTIME", "events__1__2__20261122T0609Z", server_id(1))
+    assert reply["status"] == "Successfully reset segment: events__1__2__20261122T0609Z of table: events_REALTIME"
+    method, path, query, _body, _headers = fake.calls("POST")[0]
+    assert (method, path) == ("POST", "/segments/events_REALTIME/events__1__2__20261122T0609Z/reset")
+    assert query["targetInstance"] in (server_id(1), [server_id(1)])
 
 
 def test_describe_body_json_without_error_key():

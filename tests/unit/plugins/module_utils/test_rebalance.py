@@ -10,7 +10,10 @@ __metaclass__ = type  # pylint: disable=invalid-name
 import itertools
 import json
 
+import pytest
+
 from ansible_collections.pinotops.pinot.plugins.module_utils import rebalance as rb
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError
 
 A, B, C, D = "Server_a_8098", "Server_b_8098", "Server_c_8098", "Server_d_8098"
 BEFORE = {"s0": {A: "ONLINE", D: "ONLINE"}, "s1": {B: "ONLINE", D: "ONLINE"}, "s2": {A: "ONLINE", B: "ONLINE"}}
@@ -150,6 +153,7 @@ class ScriptedClient:
         self.view_reads = 0
         self.status_reads = {}
         self.cancelled = []
+        self.resets = []
 
     def rebalance_status(self, job_id):
         polls = self.status_reads.get(job_id, 0)
@@ -175,6 +179,13 @@ class ScriptedClient:
     def cancel_rebalance(self, table, table_type):
         self.cancelled.append(table)
         return ["j1"]
+
+    def live_instances(self):
+        return [A, B, C, D]
+
+    def reset_segment(self, table, table_type, segment, instance):
+        self.resets.append((segment, instance))
+        return {"status": "Successfully reset segment: %s of table: %s" % (segment, table)}
 
 
 def wait(client, fake_time, **kwargs):
@@ -268,6 +279,104 @@ def test_stall_says_when_pinot_claims_done():
     assert "Pinot's job says DONE, but the external view has not converged" in outcome["message"]
 
 
+class OutageClient(ScriptedClient):
+    """A ScriptedClient whose controller raises `failure` on the view reads numbered in `down` (0-based)."""
+
+    def __init__(self, down, failure=None, **kwargs):
+        super(OutageClient, self).__init__(**kwargs)
+        self.down = set(down)
+        self.failure = failure or PinotError("cannot reach the controller: Connection refused", "GET",
+                                             "http://c:9000/tables/t/idealstate", unavailable=True)
+        self.reads = 0
+
+    def ideal_state(self, table, table_type):
+        self.reads += 1
+        if self.reads - 1 in self.down:
+            raise self.failure
+        return super(OutageClient, self).ideal_state(table, table_type)
+
+
+def test_controller_outage_is_waited_out():
+    middle = {"s0": TARGET["s0"], "s1": BEFORE["s1"], "s2": BEFORE["s2"]}
+    client = OutageClient(down=range(1, 5), views=[(middle, BEFORE), (TARGET, TARGET)])
+    fake_time = FakeTime()
+    outcome = wait(client, fake_time, target=TARGET, stall_timeout=60)
+    assert outcome["outcome"] == "finished" and client.reads == 6
+    assert outcome["notes"][0].startswith("the controller stopped answering after 2 s of waiting (GET http://c:9000")
+    assert outcome["notes"][1] == "the controller answered again after 24 s"  # polls at 2, 5, 9.5, 16.25 s failed
+
+
+def test_controller_outage_is_bounded_by_the_stall_timeout():
+    client = OutageClient(down=range(1, 1000), views=[(TARGET, BEFORE)])
+    fake_time = FakeTime()
+    outcome = wait(client, fake_time, target=TARGET, stall_timeout=60)
+    assert outcome["outcome"] == "stalled" and 60 <= fake_time.now < 100
+    assert "the controller has not answered for" in outcome["message"]
+    assert "Connection refused" in outcome["message"]
+    assert sorted(outcome["stuck_segments"]) == ["s0", "s1"]  # from the last views it could read
+
+
+def test_controller_outage_from_the_first_poll_hits_the_deadline():
+    client = OutageClient(down=range(1000), views=[(TARGET, BEFORE)])
+    outcome = wait(client, FakeTime(), target=TARGET, deadline=50.0, stall_timeout=0)
+    assert outcome["outcome"] == "timeout" and outcome["progress"] is None
+    assert "the controller has not answered for 50 s" in outcome["message"]
+
+
+def test_an_answer_that_is_an_error_is_not_waited_out():
+    forbidden = PinotError("HTTP 403: Permission denied", "GET", "http://c:9000/tables/t/idealstate", status=403)
+    client = OutageClient(down=[1], failure=forbidden, views=[(TARGET, BEFORE)])
+    with pytest.raises(PinotError) as caught:
+        wait(client, FakeTime(), target=TARGET)
+    assert caught.value.status == 403
+
+
+def test_views_caught_up_short_of_the_target_mean_the_rebalance_was_abandoned():
+    # Pinot 0.11 after a controller restart: one step done, the external view serves it, nothing moves on.
+    middle = {"s0": TARGET["s0"], "s1": BEFORE["s1"], "s2": BEFORE["s2"]}
+    client = ScriptedClient([(middle, BEFORE), (middle, middle)])
+    fake_time = FakeTime()
+    outcome = wait(client, fake_time, target=TARGET)
+    assert outcome["outcome"] == "abandoned" and 32 <= fake_time.now < 70
+    assert "1 segments are not at their target yet" in outcome["message"]
+
+
+def test_views_caught_up_while_a_job_runs_are_not_abandoned():
+    middle = {"s0": TARGET["s0"], "s1": BEFORE["s1"], "s2": BEFORE["s2"]}
+    client = ScriptedClient([(middle, middle)], statuses=["IN_PROGRESS"])
+    outcome = wait(client, FakeTime(), job_id="j1", target=TARGET, stall_timeout=120)
+    assert outcome["outcome"] == "stalled"
+
+
+def test_error_replicas_to_reset_are_those_the_target_assigns():
+    external = {"s0": {A: "ONLINE", C: "ERROR"}, "s1": {B: "ONLINE", D: "ERROR"}, "s2": {A: "ERROR", B: "ONLINE"}}
+    assert rb.error_replicas_to_reset(external, TARGET) == [("s0", C), ("s2", A)]  # D is not in s1's target
+    assert rb.error_replicas_to_reset(external, TARGET, done=[("s0", C)]) == [("s2", A)]
+    assert rb.error_replicas_to_reset(external, None) == []
+
+
+def test_a_replica_that_failed_to_load_is_reset_once():
+    failed = {"s0": {A: "ONLINE", C: "ERROR"}, "s1": {B: "ONLINE", C: "ONLINE"}, "s2": TARGET["s2"]}
+    client = ScriptedClient([(TARGET, failed), (TARGET, failed), (TARGET, TARGET)])
+    outcome = wait(client, FakeTime(), target=TARGET)
+    assert outcome["outcome"] == "finished" and client.resets == [("s0", C)]
+    assert outcome["notes"] == ["s0 failed to load on %s (ERROR); asked Pinot to reset it (load it again)" % C]
+
+
+def test_a_reset_the_controller_did_not_take_is_tried_again():
+    failed = {"s0": {A: "ONLINE", C: "ERROR"}, "s1": {B: "ONLINE", C: "ONLINE"}, "s2": TARGET["s2"]}
+    client = ScriptedClient([(TARGET, failed), (TARGET, failed), (TARGET, TARGET)])
+    answers = [PinotError("cannot reach the controller", unavailable=True)]
+
+    def reset_segment(table, table_type, segment, instance):
+        if answers:
+            raise answers.pop()
+        client.resets.append((segment, instance))
+    client.reset_segment = reset_segment
+    assert wait(client, FakeTime(), target=TARGET)["outcome"] == "finished"
+    assert client.resets == [("s0", C)]
+
+
 # ---- per table, against a scripted client -------------------------------------------------------
 
 class StartClient(ScriptedClient):
@@ -293,6 +402,23 @@ def test_start_table_timeout_cancels_when_asked():
     assert client.posts == [{"dryRun": "false"}]
 
 
+def test_start_table_names_a_dead_server_the_stuck_segments_wait_for():
+    fake_time = FakeTime()
+    client = StartClient({"status": "IN_PROGRESS", "segmentAssignment": TARGET}, views=[(TARGET, BEFORE)])
+    client.live_instances = lambda: [A, B, D]
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    rb.start_table(client, result, {}, None, True, 3600.0, stall_timeout=60, clock=fake_time.clock, sleep=fake_time.sleep)
+    assert result["outcome"] == "stalled"
+    assert result["message"].endswith("; %s is not live: the rebalance cannot finish while a server it assigns segments "
+                                      "to is down; bring it back and run again" % C)
+
+
+def test_servers_not_live():
+    stuck = {"s0": {"ideal_state": {A: "ONLINE", C: "ONLINE"}}, "s1": {"ideal_state": {B: "OFFLINE", D: "ONLINE"}}}
+    assert rb.servers_not_live(stuck, [A]) == [C, D]
+    assert rb.servers_not_live(stuck, [A, C, D]) == []
+
+
 def test_start_table_cannot_cancel_on_old_controller():
     fake_time = FakeTime()
     client = StartClient({"status": "IN_PROGRESS", "segmentAssignment": TARGET}, views=[(TARGET, BEFORE)])
@@ -301,6 +427,43 @@ def test_start_table_cannot_cancel_on_old_controller():
                    clock=fake_time.clock, sleep=fake_time.sleep)
     assert result["outcome"] == "timeout" and "cancelled_job_ids" not in result and client.cancelled == []
     assert "no rebalance cancel API" in result["notes"][-1]
+
+
+class RestartClient(StartClient):
+    """Pinot 0.11 whose controller dropped the first rebalance after one step: each POST moves the ideal state
+    one step further, and the external view always catches up."""
+
+    def __init__(self, steps, **kwargs):
+        super(RestartClient, self).__init__({"status": "IN_PROGRESS", "segmentAssignment": TARGET},
+                                            views=[(steps[0], steps[0])], **kwargs)
+        self.steps = steps
+
+    def rebalance(self, table, table_type, params):
+        self.views = [(self.steps[min(len(self.posts), len(self.steps) - 1)],) * 2]
+        return super(RestartClient, self).rebalance(table, table_type, params)
+
+
+def test_start_table_starts_an_abandoned_rebalance_again():
+    middle = {"s0": TARGET["s0"], "s1": BEFORE["s1"], "s2": BEFORE["s2"]}
+    client = RestartClient([middle, TARGET])
+    fake_time = FakeTime()
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    rb.start_table(client, result, {"reassignInstances": "true"}, None, True, 3600.0, clock=fake_time.clock,
+                   sleep=fake_time.sleep)
+    assert result["outcome"] == "finished" and result["converged"] is True and result["restarts"] == 1
+    assert client.posts == [{"reassignInstances": "true", "dryRun": "false"}] * 2
+    assert "no longer running this rebalance" in result["notes"][0] and "started it again (restart 1 of 3)" in result["notes"][0]
+
+
+def test_start_table_gives_up_after_the_restarts():
+    middle = {"s0": TARGET["s0"], "s1": BEFORE["s1"], "s2": BEFORE["s2"]}
+    client = RestartClient([middle])
+    fake_time = FakeTime()
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    rb.start_table(client, result, {}, None, True, 3600.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    assert result["outcome"] == "abandoned" and result["converged"] is False and result["restarts"] == rb.RESTARTS
+    assert len(client.posts) == rb.RESTARTS + 1
+    assert "no longer running this rebalance" in result["message"]
 
 
 def test_run_parallel_keeps_order():
