@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
 import collections
-import functools
 import itertools
 import re
 
@@ -49,14 +48,13 @@ def segment_partition(segment):
 DIGIT_RUNS = re.compile(r"(\d+)")
 
 
-@functools.lru_cache(maxsize=8192)
 def natural_key(text):
     """Sort key that puts pinot-server-2 before pinot-server-10.
 
     Texts sit at even places and numbers at odd ones, so two keys compare text with text and number with number;
     a name starting with a digit has "" first and sorts before names starting with text.
-    Cached: server names recur everywhere; the bound keeps memory flat on clusters with hundreds of thousands of
-    segments.
+    Not cached: callers key each segment once per call and each server once (server_keys), so a cache would
+    only add its upkeep.
     """
     parts = DIGIT_RUNS.split(text)
     parts[1::2] = map(int, parts[1::2])
@@ -115,12 +113,17 @@ def rename_servers(table, names):
     The same as table_assignment of the renamed views, for when the names are known only after every table is read.
     Views without segments_to_servers (left out by the caller) stay without.
     """
+    keys = dict((name, natural_key(name)) for name in set(names.values()))  # few names, many replicas
+
+    def key_of(name):
+        return keys[name] if name in keys else natural_key(name)
+
     def servers(instances):
-        return sorted((names.get(instance, instance) for instance in instances), key=natural_key)
+        return sorted((names.get(instance, instance) for instance in instances), key=key_of)
 
     def by_server(per_instance):
         renamed = dict((names.get(instance, instance), value) for instance, value in per_instance.items())
-        return dict((server, renamed[server]) for server in sorted(renamed, key=natural_key))
+        return dict((server, renamed[server]) for server in sorted(renamed, key=key_of))
 
     renamed = dict(table)
     for view in ("ideal_state", "external_view"):
