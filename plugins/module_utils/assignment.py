@@ -13,7 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
-import functools
+import collections
+import itertools
 import re
 
 # Replica states that mean "this instance holds (or is loading) the segment".
@@ -43,14 +44,38 @@ def segment_partition(segment):
     return None
 
 
-@functools.lru_cache(maxsize=8192)
+# Splitting on a group keeps the digit runs: text, digits, text, ..., text (first and last text may be empty).
+DIGIT_RUNS = re.compile(r"(\d+)")
+
+
 def natural_key(text):
     """Sort key that puts pinot-server-2 before pinot-server-10.
 
-    Cached: one table's segment names are sorted several times and server names recur everywhere; the bound
-    keeps memory flat on clusters with hundreds of thousands of segments.
+    Texts sit at even places and numbers at odd ones, so two keys compare text with text and number with number;
+    a name starting with a digit has "" first and sorts before names starting with text.
+    Not cached: callers key each segment once per call and each server once (server_keys), so a cache would
+    only add its upkeep.
     """
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part)
+    parts = DIGIT_RUNS.split(text)
+    parts[1::2] = map(int, parts[1::2])
+    return tuple(parts)
+
+
+def instances_of(*views):
+    """Every instance that has a replica in the views, whatever its state."""
+    instances = set()
+    for view in views:
+        for replicas in view.values():
+            instances.update(replicas)
+    return instances
+
+
+def server_keys(*views):
+    """{instance: natural_key(instance)} of every instance in the views.
+
+    A table has a few servers and many replicas: sorting replicas by this dict computes each key once.
+    """
+    return dict((instance, natural_key(instance)) for instance in instances_of(*views))
 
 
 def short_server_name(instance):
@@ -82,9 +107,78 @@ def rename_instances(assignment, names):
                 for segment, replicas in assignment.items())
 
 
-def holders(replicas, states=HOLDING_STATES):
-    """Sorted instances of one segment's replicas that are in `states`."""
-    return sorted((instance for instance, state in replicas.items() if state in states), key=natural_key)
+def rename_servers(table, names):
+    """table_assignment's result with instance ids replaced through `names`, servers sorted again by the new names.
+
+    The same as table_assignment of the renamed views, for when the names are known only after every table is read.
+    Views without segments_to_servers (left out by the caller) stay without.
+    """
+    keys = dict((name, natural_key(name)) for name in set(names.values()))  # few names, many replicas
+
+    def key_of(name):
+        return keys[name] if name in keys else natural_key(name)
+
+    def servers(instances):
+        return sorted((names.get(instance, instance) for instance in instances), key=key_of)
+
+    def by_server(per_instance):
+        renamed = dict((names.get(instance, instance), value) for instance, value in per_instance.items())
+        return dict((server, renamed[server]) for server in sorted(renamed, key=key_of))
+
+    renamed = dict(table)
+    for view in ("ideal_state", "external_view"):
+        summary = renamed[view] = dict(table[view])
+        for key in ("segments_to_servers", "partitions_to_servers"):
+            if key in summary:
+                summary[key] = dict((name, servers(instances)) for name, instances in summary[key].items())
+        for key in ("servers_to_partitions", "segments_per_server"):
+            summary[key] = by_server(summary[key])
+    for key in ("error_segments", "offline_segments"):
+        renamed[key] = dict((segment, servers(instances)) for segment, instances in table[key].items())
+    renamed["under_replicated"] = dict((segment, {"expected": found["expected"], "serving": servers(found["serving"])})
+                                       for segment, found in table["under_replicated"].items())
+    renamed["not_converged"] = dict((segment, {"ideal_state": servers(found["ideal_state"]),
+                                               "external_view": servers(found["external_view"])})
+                                    for segment, found in table["not_converged"].items())
+    return renamed
+
+
+def holders_by_segment(assignment, segments, keys, states=HOLDING_STATES):
+    """{segment: sorted instances in `states`} of the `segments` the assignment has such replicas of.
+
+    `segments` are in natural order (the dict keeps it); `keys` are server_keys of the assignment.
+    """
+    wanted = frozenset(states)
+    found = {}
+    for segment in segments:
+        replicas = assignment.get(segment) or {}
+        if wanted.isdisjoint(replicas.values()):  # a quick skip: few segments have replicas in ERROR, say
+            continue
+        instances = [instance for instance, state in replicas.items() if state in wanted]
+        instances.sort(key=keys.__getitem__)
+        found[segment] = instances
+    return found
+
+
+def summary_of(servers_by_segment, keys):
+    """view_summary of one view's {segment: [servers]} (from holders_by_segment)."""
+    segments_per_server = collections.Counter(itertools.chain.from_iterable(servers_by_segment.values()))
+    partitions = {}
+    for segment, servers in servers_by_segment.items():
+        partition = segment_partition(segment)
+        if partition is not None:
+            partitions.setdefault(partition, set()).update(servers)
+    server_partitions = dict((server, []) for server in sorted(segments_per_server, key=keys.__getitem__))
+    for partition in sorted(partitions):  # few partitions and servers: cheap to turn around
+        for server in partitions[partition]:
+            server_partitions[server].append(partition)
+    return {
+        "segment_count": len(servers_by_segment),
+        "segments_to_servers": servers_by_segment,
+        "partitions_to_servers": dict((str(p), sorted(partitions[p], key=keys.__getitem__)) for p in sorted(partitions)),
+        "servers_to_partitions": server_partitions,
+        "segments_per_server": dict((server, segments_per_server[server]) for server in server_partitions),
+    }
 
 
 def view_summary(assignment, states=HOLDING_STATES):
@@ -94,36 +188,46 @@ def view_summary(assignment, states=HOLDING_STATES):
     {"<partition>": [servers]}, servers_to_partitions {server: [partitions]} and segments_per_server
     {server: count}. Segments without a partition (offline, uploaded) are in the segment maps and counts only.
     """
-    segments_to_servers = {}
-    partitions = {}
-    server_partitions = {}
-    for segment in sorted(assignment, key=natural_key):
-        servers = holders(assignment[segment], states)
-        if not servers:
-            continue
-        segments_to_servers[segment] = servers
-        partition = segment_partition(segment)
-        for server in servers:
-            server_partitions.setdefault(server, set())
-            if partition is not None:
-                server_partitions[server].add(partition)
-                partitions.setdefault(partition, set()).add(server)
-    return {
-        "segment_count": len(segments_to_servers),
-        "segments_to_servers": segments_to_servers,
-        "partitions_to_servers": dict((str(p), sorted(partitions[p], key=natural_key)) for p in sorted(partitions)),
-        "servers_to_partitions": dict((s, sorted(server_partitions[s])) for s in sorted(server_partitions, key=natural_key)),
-        "segments_per_server": dict(sorted(segments_by_instance(assignment, states).items(), key=lambda item: natural_key(item[0]))),
-    }
+    keys = server_keys(assignment)
+    return summary_of(holders_by_segment(assignment, sorted(assignment, key=natural_key), keys, states), keys)
 
 
 def segments_in_states(assignment, states):
     """{segment: [instances]} of the replicas in `states` (for example ERROR), only segments that have some."""
+    return holders_by_segment(assignment, sorted(assignment, key=natural_key), server_keys(assignment), states)
+
+
+def both_views(ideal_state, external_view):
+    """(every segment in natural order, server_keys, ideal state holders, external view holders) of one table.
+
+    Sorted and keyed once, here, for all that table_assignment says about the table.
+    """
+    # The ideal state's segments first, so that names with equal keys (seg_01, seg_1) keep their order in it.
+    segments = list(ideal_state) + [segment for segment in external_view if segment not in ideal_state]
+    segments.sort(key=natural_key)
+    keys = server_keys(ideal_state, external_view)
+    return (segments, keys, holders_by_segment(ideal_state, segments, keys),
+            holders_by_segment(external_view, segments, keys))
+
+
+def below_replication(assigned, serving, replication=None):
+    """under_replicated from both views' holders_by_segment."""
     found = {}
-    for segment in sorted(assignment, key=natural_key):
-        instances = holders(assignment[segment], states)
-        if instances:
-            found[segment] = instances
+    for segment, servers in assigned.items():
+        expected = replication or len(servers)
+        served = serving.get(segment, [])
+        if len(served) < expected:
+            found[segment] = {"expected": expected, "serving": list(served)}
+    return found
+
+
+def differing(segments, assigned, serving):
+    """not_converged from both views' holders_by_segment and every segment of the table in natural order."""
+    found = {}
+    for segment in segments:
+        should, serves = assigned.get(segment, []), serving.get(segment, [])
+        if should != serves:
+            found[segment] = {"ideal_state": list(should), "external_view": list(serves)}
     return found
 
 
@@ -134,16 +238,8 @@ def under_replicated(ideal_state, external_view, replication=None):
     as the ideal state assigns it. Segments the ideal state holds nowhere (all OFFLINE) are left out.
     Returns {segment: {"expected": n, "serving": [servers]}}.
     """
-    found = {}
-    for segment in sorted(ideal_state, key=natural_key):
-        assigned = holders(ideal_state[segment])
-        if not assigned:
-            continue
-        expected = replication or len(assigned)
-        serving = holders(external_view.get(segment) or {})
-        if len(serving) < expected:
-            found[segment] = {"expected": expected, "serving": serving}
-    return found
+    _segments, _keys, assigned, serving = both_views(ideal_state, external_view)
+    return below_replication(assigned, serving, replication)
 
 
 def not_converged(ideal_state, external_view):
@@ -151,23 +247,19 @@ def not_converged(ideal_state, external_view):
 
     Returns {segment: {"ideal_state": [servers], "external_view": [servers]}}; empty when converged.
     """
-    found = {}
-    for segment in sorted(set(ideal_state) | set(external_view), key=natural_key):
-        should = holders(ideal_state.get(segment) or {})
-        serves = holders(external_view.get(segment) or {})
-        if should != serves:
-            found[segment] = {"ideal_state": should, "external_view": serves}
-    return found
+    segments, _keys, assigned, serving = both_views(ideal_state, external_view)
+    return differing(segments, assigned, serving)
 
 
 def table_assignment(ideal_state, external_view, replication=None):
     """The whole view of one typed table: both views summarised, plus what is wrong with it."""
+    segments, keys, assigned, serving = both_views(ideal_state, external_view)
     return {
         "replication": replication,
-        "ideal_state": view_summary(ideal_state),
-        "external_view": view_summary(external_view),
-        "under_replicated": under_replicated(ideal_state, external_view, replication),
-        "error_segments": segments_in_states(external_view, ("ERROR",)),
-        "offline_segments": segments_in_states(external_view, ("OFFLINE",)),
-        "not_converged": not_converged(ideal_state, external_view),
+        "ideal_state": summary_of(assigned, keys),
+        "external_view": summary_of(serving, keys),
+        "under_replicated": below_replication(assigned, serving, replication),
+        "error_segments": holders_by_segment(external_view, segments, keys, ("ERROR",)),
+        "offline_segments": holders_by_segment(external_view, segments, keys, ("OFFLINE",)),
+        "not_converged": differing(segments, assigned, serving),
     }

@@ -176,7 +176,8 @@ problems:
 """
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import (
-    rename_instances,
+    instances_of,
+    rename_servers,
     short_server_names,
     table_assignment,
 )
@@ -191,12 +192,14 @@ from ansible_collections.pinotops.pinot.plugins.module_utils.plan import table_r
 
 
 def read_tables(client, table, table_type):
-    """[(typed name, table config, ideal state, external view)] of the tables asked for."""
+    """Yield (typed name, table config, ideal state, external view) of the tables asked for.
+
+    One raw table is read as the caller asks for the next, so only its views are held, not every table's.
+    """
     if table:
         raw_names = [split_table_name(table)[0]]
     else:
         raw_names = client.list_tables()
-    found = []
     for raw in sorted(raw_names):
         configs = client.get_table_config(raw)
         if table:
@@ -208,8 +211,7 @@ def read_tables(client, table, table_type):
         ideal_state, external_view = client.ideal_state(raw), client.external_view(raw)
         for typed in typed_names:
             kind = split_table_name(typed)[1]
-            found.append((typed, configs[kind], ideal_state.get(kind) or {}, external_view.get(kind) or {}))
-    return found
+            yield typed, configs[kind], ideal_state.get(kind) or {}, external_view.get(kind) or {}
 
 
 def problems_of(name, table):
@@ -234,30 +236,28 @@ def main():
         supports_check_mode=True,
     )
     client, params = module.client, module.params
+    # Each table is summarised as soon as it is read and its views dropped: all tables' views at once can be
+    # larger than the memory of the host. Short names need every server first, so they are put in at the end.
+    tables, problems, servers = {}, [], set()
     try:
-        found = read_tables(client, params["table"], params["table_type"])
+        for typed, config, ideal_state, external_view in read_tables(client, params["table"], params["table_type"]):
+            if params["short_names"]:
+                servers.update(instances_of(ideal_state, external_view))
+            table = {"table_type": split_table_name(typed)[1]}
+            table.update(table_assignment(ideal_state, external_view, table_replication(config)))
+            if not params["include_segments"]:
+                for view in ("ideal_state", "external_view"):
+                    del table[view]["segments_to_servers"]
+            tables[typed] = table
+            problems.extend(problems_of(typed, table))
     except PinotError as exc:
         module.fail_from_error(exc, msg="Could not read the segment assignment of %s" % (params["table"] or "the tables"))
 
     names = {}
     if params["short_names"]:
-        servers = set()
-        for _typed, _config, ideal_state, external_view in found:
-            for view in (ideal_state, external_view):
-                for replicas in view.values():
-                    servers.update(replicas)
         names = short_server_names(servers)
-
-    tables, problems = {}, []
-    for typed, config, ideal_state, external_view in found:
-        table = {"table_type": split_table_name(typed)[1]}
-        table.update(table_assignment(rename_instances(ideal_state, names), rename_instances(external_view, names),
-                                      table_replication(config)))
-        if not params["include_segments"]:
-            for view in ("ideal_state", "external_view"):
-                del table[view]["segments_to_servers"]
-        tables[typed] = table
-        problems.extend(problems_of(typed, table))
+        for typed in tables:
+            tables[typed] = rename_servers(tables[typed], names)
 
     result = dict(changed=False, tables=tables, problems=problems)
     if params["short_names"]:

@@ -6,6 +6,10 @@ Every view goes through json.loads, as the module gets it from the controller, s
 
 Each phase runs in its own process (`--phase NAME`) holding only what the module that runs it holds,
 so the peak resident size (ru_maxrss) is that phase's: interpreter + input data + work.
+plan_removal holds every table's ideal state at once, as pinot_decommission_plan_info does. The other phases
+go table by table, as their modules do, timing the calls alone: view_summary and table_assignment model
+pinot_segment_assignment_info without `table` (read one table, summarise it, keep the summary, drop the views),
+convergence and plan_moves the rebalance wait loop (nothing kept but a small progress summary).
 Usage: python bench_planning.py --tree DIR [--phase NAME] [--profile]
 DIR contains ansible_collections/pinotops/pinot (tests/tooling/collection_tree.sh DIR makes one).
 """
@@ -130,10 +134,11 @@ def import_module_utils(tree):
 
 
 # The views each phase's module reads, and the work; each returns a small summary to check the work was done.
-# plan_removal, view_summary and table_assignment hold every table at once, as pinot_decommission_plan_info and
-# pinot_segment_assignment_info (without `table`) do; convergence and plan_moves work table by table, as the
-# rebalance wait loop does, so only one table's views are held at a time and only the calls are timed.
-ALL_AT_ONCE = ("plan_removal", "view_summary", "table_assignment")
+# plan_removal holds every table at once, as pinot_decommission_plan_info does. The others work table by table, so
+# only one table's views are held at a time and only the calls are timed: view_summary and table_assignment as
+# pinot_segment_assignment_info (without `table`) does, keeping every table's result; convergence and plan_moves as
+# the rebalance wait loop does.
+ALL_AT_ONCE = ("plan_removal",)
 VIEWS = {
     "plan_removal": ("ideal_state",),
     "view_summary": ("ideal_state",),
@@ -143,12 +148,15 @@ VIEWS = {
 }
 
 
-def per_table(function, tables, views):
-    """[function(*views of each table)] and the seconds spent in the calls alone."""
+def per_table(function, tables, arguments):
+    """[function(*arguments of each table)] and the seconds spent in the calls alone.
+
+    arguments: keys of each table's entry (its views, "replication").
+    """
     results, seconds = [], 0.0
     for _table, entry in tables:
         started = time.perf_counter()
-        results.append(function(*[entry[view] for view in views]))
+        results.append(function(*[entry[argument] for argument in arguments]))
         seconds += time.perf_counter() - started
     return results, seconds
 
@@ -158,33 +166,32 @@ def run_phase(phase, modules, data):
     assignment, plan, rebalance = modules
     server_tags, removing, live, tables = data
     if phase not in ALL_AT_ONCE:
-        return run_per_table(phase, rebalance, tables)
+        return run_per_table(phase, assignment, rebalance, tables)
     started = time.perf_counter()
-    summary = run_all_at_once(phase, assignment, plan, (server_tags, removing, live, tables))
+    summary = run_all_at_once(phase, plan, (server_tags, removing, live, tables))
     return summary, time.perf_counter() - started
 
 
-def run_all_at_once(phase, assignment, plan, data):
-    """The phases over a {table: entry} of every table at once."""
+def run_all_at_once(phase, plan, data):
+    """The phases over a {table: entry} of every table at once (plan_removal)."""
     server_tags, removing, live, tables = data
     if phase == "plan_removal":  # pinot_decommission_plan_info: one call over the whole cluster
         result = plan.plan_removal(removing, server_tags, tables, live)
         return {"affected_tables": len(result["tables"]), "safe": result["safe"],
                 "segments_on_removed": sum(sum(entry["segments_on_removed"].values()) for entry in result["tables"])}
-    if phase == "view_summary":
-        kept = dict((table, assignment.view_summary(entry["ideal_state"])) for table, entry in tables.items())
-        return {"segments": sum(view["segment_count"] for view in kept.values())}
-    if phase == "table_assignment":  # pinot_segment_assignment_info without `table` keeps every table's result
-        kept = dict((table, assignment.table_assignment(entry["ideal_state"], entry["external_view"], entry["replication"]))
-                    for table, entry in tables.items())
-        return {"segments": sum(view["ideal_state"]["segment_count"] for view in kept.values()),
-                "error_segments": sum(len(view["error_segments"]) for view in kept.values()),
-                "under_replicated": sum(len(view["under_replicated"]) for view in kept.values())}
     raise ValueError("unknown phase %s" % phase)
 
 
-def run_per_table(phase, rebalance, tables):
+def run_per_table(phase, assignment, rebalance, tables):
     """The phases one table at a time: (summary, seconds in the calls)."""
+    if phase == "view_summary":  # one view of pinot_segment_assignment_info's tables, every summary kept
+        kept, seconds = per_table(assignment.view_summary, tables, VIEWS[phase])
+        return {"segments": sum(view["segment_count"] for view in kept)}, seconds
+    if phase == "table_assignment":  # pinot_segment_assignment_info without `table`: every table's result kept
+        kept, seconds = per_table(assignment.table_assignment, tables, VIEWS[phase] + ("replication",))
+        return {"segments": sum(view["ideal_state"]["segment_count"] for view in kept),
+                "error_segments": sum(len(view["error_segments"]) for view in kept),
+                "under_replicated": sum(len(view["under_replicated"]) for view in kept)}, seconds
     if phase == "convergence":  # the rebalance wait loop: one progress check per table
         progress, seconds = per_table(rebalance.convergence, tables, VIEWS[phase])
         return {"converged": sum(item["converged"] for item in progress),

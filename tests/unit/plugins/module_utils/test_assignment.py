@@ -13,6 +13,7 @@ from ansible_collections.pinotops.pinot.plugins.module_utils import assignment
 from ansible_collections.pinotops.pinot.tests.unit.fake_controller import server_id
 
 S0, S1, S2, S3 = (server_id(i) for i in range(4))
+S10 = server_id(10)
 
 # Shaped like GET /tables/events/idealstate of a realtime table with 3 partitions and replication 2:
 # completed segments ONLINE, the newest segment of each partition CONSUMING.
@@ -64,6 +65,17 @@ def test_short_names_keep_full_ids_when_they_would_collide():
 def test_natural_order_of_servers():
     servers = ["pinot-server-10", "pinot-server-2", "pinot-server-1"]
     assert sorted(servers, key=assignment.natural_key) == ["pinot-server-1", "pinot-server-2", "pinot-server-10"]
+
+
+@pytest.mark.parametrize("names, in_order", [
+    (["seg_10", "seg_2", "seg_2b", "seg_", "seg"], ["seg", "seg_", "seg_2", "seg_2b", "seg_10"]),
+    # names starting with a digit come before names starting with text, the empty name first of all
+    (["b", "a10", "10x", "", "2x", "a"], ["", "2x", "10x", "a", "a10", "b"]),
+    (["t__10__0__20260101T0000Z", "t__2__11__20260101T0000Z", "t__2__3__20260101T0000Z"],
+     ["t__2__3__20260101T0000Z", "t__2__11__20260101T0000Z", "t__10__0__20260101T0000Z"]),
+])
+def test_natural_order(names, in_order):
+    assert sorted(names, key=assignment.natural_key) == in_order
 
 
 def test_view_summary_of_a_realtime_table():
@@ -147,3 +159,129 @@ def test_rename_instances():
     names = assignment.short_server_names([S0, S1])
     renamed = assignment.rename_instances({"seg_0": {S0: "ONLINE", S1: "ERROR", "Server_x_1": "ONLINE"}}, names)
     assert renamed == {"seg_0": {"pinot-server-0": "ONLINE", "pinot-server-1": "ERROR", "Server_x_1": "ONLINE"}}
+
+
+def in_order(value):
+    """Dicts as lists of (key, value), recursively: comparing these compares the order of the keys too."""
+    if isinstance(value, dict):
+        return [(key, in_order(item)) for key, item in value.items()]
+    if isinstance(value, list):
+        return [in_order(item) for item in value]
+    return value
+
+
+# One table that has it all, its names out of order: segments seg_2 and seg_10 (natural order), partitions 2 and
+# 10, servers 2 and 10, a segment OFFLINE in the ideal state, replicas in ERROR and OFFLINE, a segment missing
+# from the external view and one only in it.
+MIXED_IS = {
+    "seg_10": {S10: "ONLINE", S2: "ONLINE"},
+    "events__10__0__20260101T0000Z": {S10: "CONSUMING", S2: "CONSUMING"},
+    "seg_2": {S2: "ONLINE", S1: "ONLINE"},
+    "events__2__0__20260101T0000Z": {S1: "ONLINE", S10: "ONLINE"},
+    "seg_1": {S1: "OFFLINE", S2: "OFFLINE"},
+}
+MIXED_EV = {
+    "seg_10": {S10: "ERROR", S2: "ONLINE"},
+    "events__10__0__20260101T0000Z": {S10: "CONSUMING", S2: "OFFLINE"},
+    "seg_2": {S2: "ONLINE", S1: "ONLINE"},
+    "seg_1": {S1: "OFFLINE"},
+    "seg_3": {S1: "ONLINE"},
+}
+# What table_assignment(MIXED_IS, MIXED_EV, 2) returned before it sorted each table's segments once, order included.
+MIXED_TABLE = {
+    "replication": 2,
+    "ideal_state": {
+        "segment_count": 4,
+        "segments_to_servers": {"events__2__0__20260101T0000Z": [S1, S10], "events__10__0__20260101T0000Z": [S2, S10],
+                                "seg_2": [S1, S2], "seg_10": [S2, S10]},
+        "partitions_to_servers": {"2": [S1, S10], "10": [S2, S10]},
+        "servers_to_partitions": {S1: [2], S2: [10], S10: [2, 10]},
+        "segments_per_server": {S1: 2, S2: 3, S10: 3},
+    },
+    "external_view": {
+        "segment_count": 4,
+        "segments_to_servers": {"events__10__0__20260101T0000Z": [S10], "seg_2": [S1, S2], "seg_3": [S1], "seg_10": [S2]},
+        "partitions_to_servers": {"10": [S10]},
+        "servers_to_partitions": {S1: [], S2: [], S10: [10]},
+        "segments_per_server": {S1: 2, S2: 2, S10: 1},
+    },
+    "under_replicated": {"events__2__0__20260101T0000Z": {"expected": 2, "serving": []},
+                         "events__10__0__20260101T0000Z": {"expected": 2, "serving": [S10]},
+                         "seg_10": {"expected": 2, "serving": [S2]}},
+    "error_segments": {"seg_10": [S10]},
+    "offline_segments": {"events__10__0__20260101T0000Z": [S2], "seg_1": [S1]},
+    "not_converged": {
+        "events__2__0__20260101T0000Z": {"ideal_state": [S1, S10], "external_view": []},
+        "events__10__0__20260101T0000Z": {"ideal_state": [S2, S10], "external_view": [S10]},
+        "seg_3": {"ideal_state": [], "external_view": [S1]},
+        "seg_10": {"ideal_state": [S2, S10], "external_view": [S2]},
+    },
+}
+
+
+def test_table_assignment_is_the_same_as_before():
+    assert in_order(assignment.table_assignment(MIXED_IS, MIXED_EV, 2)) == in_order(MIXED_TABLE)
+
+
+def test_each_part_alone_is_the_same_as_in_the_table():
+    assert in_order(assignment.view_summary(MIXED_IS)) == in_order(MIXED_TABLE["ideal_state"])
+    assert in_order(assignment.view_summary(MIXED_EV)) == in_order(MIXED_TABLE["external_view"])
+    assert in_order(assignment.under_replicated(MIXED_IS, MIXED_EV, 2)) == in_order(MIXED_TABLE["under_replicated"])
+    assert in_order(assignment.segments_in_states(MIXED_EV, ("ERROR",))) == in_order(MIXED_TABLE["error_segments"])
+    assert in_order(assignment.segments_in_states(MIXED_EV, ("OFFLINE",))) == in_order(MIXED_TABLE["offline_segments"])
+    assert in_order(assignment.not_converged(MIXED_IS, MIXED_EV)) == in_order(MIXED_TABLE["not_converged"])
+
+
+def test_a_table_without_external_view():
+    table = assignment.table_assignment(MIXED_IS, {}, 2)
+    assert table["external_view"] == {"segment_count": 0, "segments_to_servers": {}, "partitions_to_servers": {},
+                                      "servers_to_partitions": {}, "segments_per_server": {}}
+    assert in_order(table["under_replicated"]) == in_order(dict(
+        (segment, {"expected": 2, "serving": []}) for segment in MIXED_TABLE["ideal_state"]["segments_to_servers"]))
+    assert list(table["not_converged"]) == list(MIXED_TABLE["ideal_state"]["segments_to_servers"])
+    assert table["error_segments"] == {} and table["offline_segments"] == {}
+
+
+def test_the_parts_of_the_result_are_separate_lists():
+    table = assignment.table_assignment(MIXED_IS, MIXED_EV, 2)
+    table["under_replicated"]["seg_10"]["serving"].append("changed")
+    table["not_converged"]["seg_10"]["ideal_state"].append("changed")
+    assert table["external_view"]["segments_to_servers"]["seg_10"] == [S2]
+    assert table["ideal_state"]["segments_to_servers"]["seg_10"] == [S2, S10]
+
+
+# Short names that sort otherwise than the ids: Server_... < alpha... by id, alpha < pinot-server-2 < zeta by name.
+ZETA, ALPHA = "Server_zeta.pinot.svc_8098", "alpha.pinot.svc_8098"
+
+
+@pytest.mark.parametrize("ideal_state, external_view", [
+    (MIXED_IS, MIXED_EV),
+    ({"events__0__0__20260101T0000Z": {ZETA: "ONLINE", S2: "ONLINE", ALPHA: "ONLINE"},
+      "events__1__0__20260101T0000Z": {ZETA: "ONLINE", ALPHA: "ONLINE"}},
+     {"events__0__0__20260101T0000Z": {ZETA: "ERROR", S2: "ONLINE", ALPHA: "ONLINE"},
+      "events__1__0__20260101T0000Z": {ZETA: "OFFLINE", ALPHA: "ONLINE", S2: "ONLINE"}}),
+])
+def test_renaming_the_result_is_renaming_the_views(ideal_state, external_view):
+    names = assignment.short_server_names(assignment.instances_of(ideal_state, external_view))
+    expected = assignment.table_assignment(assignment.rename_instances(ideal_state, names),
+                                           assignment.rename_instances(external_view, names), 3)
+    renamed = assignment.rename_servers(assignment.table_assignment(ideal_state, external_view, 3), names)
+    assert in_order(renamed) == in_order(expected)
+
+
+def test_renaming_re_sorts_the_servers():
+    ideal_state = {"seg_0": {ZETA: "ONLINE", S2: "ONLINE", ALPHA: "ONLINE"}}
+    table = assignment.table_assignment(ideal_state, ideal_state)
+    assert table["ideal_state"]["segments_to_servers"]["seg_0"] == [S2, ZETA, ALPHA]
+    renamed = assignment.rename_servers(table, assignment.short_server_names([ZETA, S2, ALPHA]))
+    assert renamed["ideal_state"]["segments_to_servers"]["seg_0"] == ["alpha", "pinot-server-2", "zeta"]
+    assert list(renamed["external_view"]["segments_per_server"]) == ["alpha", "pinot-server-2", "zeta"]
+    assert table["ideal_state"]["segments_to_servers"]["seg_0"] == [S2, ZETA, ALPHA]  # the input is left as it was
+
+
+def test_renaming_keeps_left_out_segment_maps_out():
+    table = assignment.table_assignment(MIXED_IS, MIXED_EV, 2)
+    del table["ideal_state"]["segments_to_servers"]
+    renamed = assignment.rename_servers(table, assignment.short_server_names([S1, S2, S10]))
+    assert "segments_to_servers" not in renamed["ideal_state"]
+    assert renamed["external_view"]["segments_to_servers"]["seg_10"] == ["pinot-server-2"]

@@ -153,3 +153,42 @@ def test_controller_error(run_module, cluster):
     cluster.fail_next("GET", r"/idealstate$", error(500, "ZooKeeper is unhappy"), times=10)
     result = run(run_module, cluster, table="stats", retries=0)
     assert result["failed"] is True and result["status"] == 500 and result["pinot_error"] == "ZooKeeper is unhappy"
+
+
+def test_every_table_is_summarised_before_the_next_is_read(run_module, cluster, monkeypatch):
+    """Only one table's views are held at a time: each is summarised right after its reads."""
+    summarise = pinot_segment_assignment_info.table_assignment
+    reads_before = []
+
+    def table_assignment(*args):
+        reads_before.append(len([call for call in cluster.calls("GET") if call[1].endswith("/idealstate")]))
+        return summarise(*args)
+
+    monkeypatch.setattr(pinot_segment_assignment_info, "table_assignment", table_assignment)
+    result = run(run_module, cluster)
+    assert list(result["tables"]) == ["events_OFFLINE", "events_REALTIME", "stats_OFFLINE"]
+    assert reads_before == [1, 1, 2]  # both types of events from one read, then stats
+
+
+def test_short_names_are_chosen_over_every_table(run_module, cluster):
+    """A server of the last table whose short name clashes keeps server 0 on its id in every table; short names
+    sort otherwise than ids (alpha.example.com_8098 after Server_... by id, alpha before pinot-server-1 by name)."""
+    clash = "Server_pinot-server-0.pinot-server-headless.other-namespace.svc.cluster.local_8098"
+    cluster.add_table("zzz_OFFLINE", {"zzz_0": {"alpha.example.com_8098": "ONLINE", S1: "ONLINE", clash: "ONLINE"}},
+                      replication=3)
+    result = run(run_module, cluster, short_names=True)
+    events = result["tables"]["events_REALTIME"]["external_view"]
+    assert events["partitions_to_servers"]["0"] == [S0, "pinot-server-1"]
+    assert list(events["segments_per_server"]) == [S0, "pinot-server-1", "pinot-server-2", "pinot-server-3"]
+    zzz = result["tables"]["zzz_OFFLINE"]
+    assert zzz["ideal_state"]["segments_to_servers"] == {"zzz_0": [clash, "alpha", "pinot-server-1"]}
+    assert list(zzz["external_view"]["servers_to_partitions"]) == [clash, "alpha", "pinot-server-1"]
+    assert result["server_names"]["alpha"] == "alpha.example.com_8098"
+    assert result["server_names"][S0] == S0 and result["server_names"][clash] == clash
+
+
+def test_short_names_without_segments(run_module, cluster):
+    result = run(run_module, cluster, short_names=True, include_segments=False)
+    view = result["tables"]["events_REALTIME"]["ideal_state"]
+    assert "segments_to_servers" not in view
+    assert view["partitions_to_servers"]["3"] == ["pinot-server-0", "pinot-server-3"]
