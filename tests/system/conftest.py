@@ -62,3 +62,12 @@ def ansible(tmp_path_factory):
     shutil.copytree(pathlib.Path(paths["COLLECTIONS"]) / "ansible_collections" / "kubernetes",
                     root / "ansible_collections" / "kubernetes")
     return Ansible(root, pathlib.Path(paths["VENV"]))
+
+
+@pytest.fixture(scope="module")
+def cluster(pinot_cluster, k8s_cluster):
+    """Both harnesses, linked, with the generator running (the decommission and fault files)."""
+    k8s_cluster.link_pinot(pinot_cluster.state_path)
+    if not pinot_cluster.running("generator"):
+        pinot_cluster.start_generator()
+    return pinot_cluster, k8s_cluster

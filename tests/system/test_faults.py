@@ -102,15 +102,6 @@ def report(scenario, observed, lost, failed_queries):
                                         "failed_queries": failed_queries}))
 
 
-@pytest.fixture(scope="module")
-def cluster(pinot_cluster, k8s_cluster):
-    """Both harnesses, linked, with the generator running."""
-    k8s_cluster.link_pinot(pinot_cluster.state_path)
-    if not pinot_cluster.running("generator"):
-        pinot_cluster.start_generator()
-    return pinot_cluster, k8s_cluster
-
-
 @pytest.fixture(autouse=True)
 def leaves_three_servers(cluster, ansible, tmp_path):
     """After each test, every server but pinot-server-3 runs and pinot-server-3 is gone, whatever happened."""

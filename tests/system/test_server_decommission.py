@@ -10,7 +10,6 @@ import json
 import threading
 import time
 
-import pytest
 import requests
 
 PLAYBOOK = "pinotops.pinot.decommission_server"
@@ -112,15 +111,6 @@ def wait_until(check, timeout, what):
             return
         time.sleep(3)
     raise AssertionError("timed out after %d s waiting until %s" % (timeout, what))
-
-
-@pytest.fixture(scope="module")
-def cluster(pinot_cluster, k8s_cluster):
-    """Both harnesses, linked, with the generator running."""
-    k8s_cluster.link_pinot(pinot_cluster.state_path)
-    if not pinot_cluster.running("generator"):
-        pinot_cluster.start_generator()
-    return pinot_cluster, k8s_cluster
 
 
 def test_decommission_one_server(cluster, ansible, tmp_path):
