@@ -101,12 +101,6 @@ def short_server_names(instances):
     return dict((instance, name if taken[name] == 1 else instance) for instance, name in short.items())
 
 
-def rename_instances(assignment, names):
-    """The assignment with instance ids replaced through `names` (ids not in it are kept)."""
-    return dict((segment, dict((names.get(instance, instance), state) for instance, state in replicas.items()))
-                for segment, replicas in assignment.items())
-
-
 def rename_servers(table, names):
     """table_assignment's result with instance ids replaced through `names`, servers sorted again by the new names.
 

@@ -372,10 +372,7 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
                 else:
                     job = job_view(reply)
                     if job["status"] in FAILED_STATUSES:
-                        retry = None
-                        if job["status"] != "CANCELLED":
-                            retry = find_retry(client.table_jobs(table, table_type), job["original_job_id"] or job_id,
-                                               job["attempt"] or 1)
+                        retry = _retry_of(client, table, table_type, job, job_id)
                         if retry:
                             notes.append("job %s ended %s; following Pinot's retry %s" % (job_id, job["status"], retry))
                             job_id = retry
@@ -410,7 +407,10 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
                 last_progress = now
             caught_up = (not following and progress["external_view_pending"] == 0
                          and progress["ideal_state_pending"] > 0)
-            caught_up_since = (now if caught_up_since is None else caught_up_since) if caught_up else None
+            if not caught_up:
+                caught_up_since = None
+            elif caught_up_since is None:
+                caught_up_since = now
             if caught_up and abandoned_after and now - caught_up_since >= abandoned_after:
                 return _outcome("abandoned", job, job_id, progress, notes, message=(
                     "the external view has served the ideal state for %.0f s but %d segments are not at their target "
@@ -430,6 +430,13 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
         if deadline is not None:
             delay = min(delay, max(deadline - now, 0.0))
         sleep(delay)
+
+
+def _retry_of(client, table, table_type, job, job_id):
+    """Id of Pinot's retry of a FAILED or ABORTED job, or None (a CANCELLED job is never retried)."""
+    if job["status"] == "CANCELLED":
+        return None
+    return find_retry(client.table_jobs(table, table_type), job["original_job_id"] or job_id, job["attempt"] or 1)
 
 
 def _reset_error_replicas(client, table, table_type, external, target, reset, notes):

@@ -6,6 +6,7 @@ first brings pinot-server-3 back with data (scale to 4, rebalance onto it), then
 Every test prints one `FAULT-RESULT {...}` line (scenario, observed, rows lost, failed queries) for docs/reliability.md.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -39,20 +40,21 @@ def bring_back_server3(pinot, k8s):
         rebalance_onto(pinot, table, table_type, server3)
 
 
-def start_role(ansible, variables, log_path):
-    """Start the decommission playbook in its own process group; its output goes to log_path as it is written."""
+@contextlib.contextmanager
+def role_running(ansible, variables, log_path):
+    """The decommission playbook, started in its own process group with its output going to log_path as it is
+    written; on leaving the block the playbook and every module process it started are SIGKILLed if still there."""
     argv = [str(ansible.venv / "bin" / "ansible-playbook"), PLAYBOOK, "-e", json.dumps(variables)]
     env = dict(ansible.env(), PYTHONUNBUFFERED="1")
     with open(log_path, "w", encoding="utf-8") as log:
-        return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
-                                start_new_session=True)
-
-
-def kill_role(process):
-    """SIGKILL the playbook and every module process it started."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(60)
+        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
+                                   start_new_session=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(60)
 
 
 def wait_for(check, process, what, timeout=600):
@@ -150,11 +152,8 @@ def test_killed_then_run_again(cluster, ansible, tmp_path, kill_point):
     server3 = pinot.server_instance_id(3)
     log = tmp_path / "killed.log"
     with QueryProbe(pinot) as probe:
-        process = start_role(ansible, role_vars(pinot, k8s, tmp_path), log)
-        try:
+        with role_running(ansible, role_vars(pinot, k8s, tmp_path), log) as process:
             wait_for(kill_point_reached(kill_point, pinot, k8s, log), process, kill_point)
-        finally:
-            kill_role(process)
         # Killed mid-way: untagged, never dropped while it held anything.
         assert server_tags(pinot, 3) == ["server_untagged"], log.read_text(encoding="utf-8")[-4000:]
         assert pinot.controller("GET", "/instances/" + server3).status_code == 200
@@ -174,16 +173,13 @@ def test_controller_restart_during_the_rebalance_wait(cluster, ansible, tmp_path
     server3 = pinot.server_instance_id(3)
     log = tmp_path / "run.log"
     with QueryProbe(pinot) as probe:
-        process = start_role(ansible, role_vars(pinot, k8s, tmp_path), log)
-        try:
+        with role_running(ansible, role_vars(pinot, k8s, tmp_path), log) as process:
             wait_for(segments_leaving(pinot, server3), process, "the rebalance wait")
             # SIGKILL right after the first step: the rebalance dies with the controller, mid-way.
             pinot.stop_controller(graceful=False)
             time.sleep(10)
             pinot.start_controller()
             rc = process.wait(1200)
-        finally:
-            kill_role(process)
     output = log.read_text(encoding="utf-8")
     assert rc == 0, output[-6000:]
     assert_decommissioned(pinot, k8s)
@@ -202,23 +198,21 @@ def test_second_server_dying_during_the_rebalance_stops_safely(cluster, ansible,
     server2, server3 = pinot.server_instance_id(2), pinot.server_instance_id(3)
     log = tmp_path / "run.log"
     with QueryProbe(pinot) as probe:
-        process = start_role(ansible, role_vars(pinot, k8s, tmp_path, server_decommission_rebalance_stall_timeout=60), log)
-        try:
+        variables = role_vars(pinot, k8s, tmp_path, server_decommission_rebalance_stall_timeout=60)
+        with role_running(ansible, variables, log) as process:
             wait_for(segments_leaving(pinot, server3), process, "the rebalance wait")
             pinot.stop_server(2, graceful=False)
             rc = process.wait(900)
-        finally:
-            kill_role(process)
-        answered_at_the_end = probe.ok
+        answered_before = probe.ok
         time.sleep(10)
-        answered_at_the_end = probe.ok - answered_at_the_end
+        answered_after_the_failure = probe.ok - answered_before
     output = log.read_text(encoding="utf-8")
     assert rc != 0, output[-6000:]
     assert "%s is not live" % server2 in output, output[-6000:]
     # Stopped before anything was scaled or dropped; the cluster keeps answering on the servers left.
     assert pinot.controller("GET", "/instances/" + server3).status_code == 200
     assert k8s.statefulset()["spec"]["replicas"] == 4
-    assert answered_at_the_end >= 5 and pinot.count(REALTIME) > 0
+    assert answered_after_the_failure >= 5 and pinot.count(REALTIME) > 0
     pinot.start_server(2)
     wait_until(lambda: server2 in pinot.live_instances(), 300, "pinot-server-2 is live again")
     lost = rows_lost(pinot)
