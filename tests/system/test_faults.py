@@ -9,6 +9,7 @@ Every test prints one `FAULT-RESULT {...}` line (scenario, observed, rows lost, 
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -18,7 +19,10 @@ import pytest
 from test_server_decommission import (PLAYBOOK, REALTIME, QueryProbe, assert_unchanged, fully_replicated_on, rebalance_onto,
                                       role_vars, server_tags, snapshot, wait_until)
 
-DROP_TASK = "TASK [pinotops.pinot.server_decommission : Drop the instances once they are no longer live]"
+# The scale task's result line: from here the role needs a set_fact, an include and a module start (over 1 s) before
+# its drop module sends anything, so a kill seen within 0.1 s lands before the drop. The drop task's own banner was
+# too late: on a fast run the module had dropped the instance before the kill arrived.
+SCALED = re.compile(r"TASK \[pinotops\.pinot\.server_decommission : Scale the StatefulSet down\] \**\nchanged:")
 
 
 def ideal_segments_on(pinot, server):
@@ -57,13 +61,13 @@ def role_running(ansible, variables, log_path):
         process.wait(60)
 
 
-def wait_for(check, process, what, timeout=600):
-    """Poll `check` every 0.5 s while the role runs; fail when the role ended first or the time is up."""
+def wait_for(check, process, what, timeout=600, interval=0.5):
+    """Poll `check` every `interval` s while the role runs; fail when the role ended first or the time is up."""
     deadline = time.time() + timeout
     while time.time() < deadline and process.poll() is None:
         if check():
             return
-        time.sleep(0.5)
+        time.sleep(interval)
     raise AssertionError("the role never reached the point: %s (exit code %s)" % (what, process.poll()))
 
 
@@ -141,7 +145,7 @@ def kill_point_reached(kill_point, pinot, k8s, log):
         return segments_leaving(pinot, pinot.server_instance_id(3))
     if kill_point == "after the scale":
         return lambda: k8s.statefulset()["spec"]["replicas"] == 3
-    return lambda: DROP_TASK in log.read_text(encoding="utf-8")
+    return lambda: SCALED.search(log.read_text(encoding="utf-8")) is not None
 
 
 @pytest.mark.parametrize("kill_point", ["after the untag", "during the rebalance wait", "after the scale",
@@ -153,7 +157,8 @@ def test_killed_then_run_again(cluster, ansible, tmp_path, kill_point):
     log = tmp_path / "killed.log"
     with QueryProbe(pinot) as probe:
         with role_running(ansible, role_vars(pinot, k8s, tmp_path), log) as process:
-            wait_for(kill_point_reached(kill_point, pinot, k8s, log), process, kill_point)
+            wait_for(kill_point_reached(kill_point, pinot, k8s, log), process, kill_point,
+                     interval=0.1 if kill_point == "just before the drop" else 0.5)
         # Killed mid-way: untagged, never dropped while it held anything.
         assert server_tags(pinot, 3) == ["server_untagged"], log.read_text(encoding="utf-8")[-4000:]
         assert pinot.controller("GET", "/instances/" + server3).status_code == 200
