@@ -327,7 +327,8 @@ def role_run(parallelism, ansible, workdir):
 def task_profile(lines, log, began, ended, top=10):
     """[(seconds, controller calls, task name)] of the slowest playbook tasks, from the output's TASK lines."""
     starts = [(began, "(ansible-playbook start-up, before the first task)")] + [
-        (at, line.strip().split("[", 1)[1].rsplit("]", 1)[0]) for at, line in lines if line.startswith("TASK [")]
+        (at, line.strip().split("[", 1)[1].rsplit("]", 1)[0] if line.startswith("TASK [") else "(play recap and exit)")
+        for at, line in lines if line.startswith(("TASK [", "PLAY RECAP"))]
     tasks = {}
     for (at, name), (until, _next) in zip(starts, starts[1:] + [(ended, None)]):
         seconds, calls = tasks.get(name, (0.0, 0))
@@ -446,7 +447,7 @@ def gaps_text(result):
     """The poll gaps of the table polled most, e.g. `events: 0.0, 2.0, 3.0 s, backs off`."""
     if not result["poll_gaps_s"]:
         return "none"
-    table_name, gaps = max(result["poll_gaps_s"].items(), key=lambda item: len(item[1]))
+    table_name, gaps = max(result["poll_gaps_s"].items(), key=lambda item: (len(item[1]), item[0] == pinot_harness.REALTIME_TABLE))
     verdict = {True: ", backs off", False: ", does not back off", None: ""}[result["polls_back_off"]]
     return "%s: %s s%s" % (table_name, ", ".join("%.1f" % gap for gap in gaps), verdict)
 
@@ -487,7 +488,6 @@ def measure(tree, segments=SEGMENTS, reuse=False, keep=False):
                 if len(tables_on(pinot, pinot.server_instance_id(REMOVED))) < len(typed_tables()):
                     bring_back(pinot, k8s)
                 results.append(run_variant(name, procedure, pinot, k8s))
-                bring_back(pinot, k8s)
             for result in results[1:]:
                 report = Path(workdir) / ("report-p%s.json" % result["variant"][-1])
                 result["role_timeline"] = json.loads(report.read_text(encoding="utf-8"))["timeline"]
