@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -57,30 +58,60 @@ def run_playbook(path, env):
     return seconds
 
 
+def path_template(path):
+    """A request path with its names taken out: /tables/bench_1/rebalance -> /tables/{name}/rebalance.
+
+    Whatever follows a collection word (tables, instances, segments, schemas, ...) is a name, so calls
+    for different tables or servers count under one template.
+    """
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    collections = ("tables", "table", "instances", "segments", "schemas", "rebalanceStatus", "tenants")
+    named = [part if index == 0 or parts[index - 1] not in collections else "{name}" for index, part in enumerate(parts)]
+    return "/" + "/".join(named)
+
+
 class CountingProxy:
-    """An HTTP proxy on loopback that forwards GETs to the controller and counts them by path."""
+    """An HTTP proxy on loopback that forwards requests (any method, with their bodies) to the controller.
+
+    `counts` counts them by path, `templates` by "METHOD /path/{name}/template", and `log` keeps
+    (monotonic time, method, path, query) of every request in arrival order.
+    """
 
     def __init__(self, target):
         self.counts = {}
+        self.templates = {}
+        self.log = []
+        lock = threading.Lock()
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            """Forward one GET, count it."""
+            """Forward one request, count it."""
 
-            def do_GET(self):  # pylint: disable=invalid-name
-                """The method name http.server looks up."""
-                path = self.path.split("?", 1)[0]
-                proxy.counts[path] = proxy.counts.get(path, 0) + 1
+            def forward(self):
+                """Send the request on to the controller and its reply back, recording it first."""
+                path, _sep, query = self.path.partition("?")
+                with lock:
+                    proxy.counts[path] = proxy.counts.get(path, 0) + 1
+                    template = "%s %s" % (self.command, path_template(path))
+                    proxy.templates[template] = proxy.templates.get(template, 0) + 1
+                    proxy.log.append((time.monotonic(), self.command, path, query))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = dict((key, value) for key, value in self.headers.items()
+                               if key.lower() in ("content-type", "authorization", "accept"))
+                request = urllib.request.Request(target + self.path, data=body, headers=headers, method=self.command)
                 try:
-                    with urllib.request.urlopen(target + self.path, timeout=30) as reply:
-                        status, body, kind = reply.status, reply.read(), reply.headers.get("Content-Type", "application/json")
+                    with urllib.request.urlopen(request, timeout=60) as reply:
+                        status, content, kind = reply.status, reply.read(), reply.headers.get("Content-Type", "application/json")
                 except urllib.error.HTTPError as error:
-                    status, body, kind = error.code, error.read(), "application/json"
+                    status, content, kind = error.code, error.read(), error.headers.get("Content-Type", "application/json")
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(content)
+
+            do_GET = do_POST = do_PUT = do_DELETE = forward  # the method names http.server looks up
 
             def log_message(self, *args):  # pylint: disable=arguments-differ
                 """Quiet."""

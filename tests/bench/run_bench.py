@@ -1,8 +1,10 @@
-"""The whole performance benchmark (issue 7): planning at scale, then per-call overhead on a real controller.
+"""The whole performance benchmark (issue 7): planning at scale, per-call overhead, then a decommission on a real cluster.
 
 Starts its own small Pinot cluster (2 servers, no generator) in ~/.cache/pinotops/run/bench unless
---controller-url names one, stops it at the end, prints the table of figures and writes it to
-docs/performance.md. Run with the bootstrap virtualenv's python:
+--controller-url names one, stops it, then runs bench_decommission (its own 4-server Pinot cluster and
+Kubernetes API in ~/.cache/pinotops/run/bench-decom*, stopped at the end) unless --skip-decommission.
+Prints the tables of figures, writes them to docs/performance.md (keeping the hand-written notes at its
+end) and exits non-zero when a budget is missed. Run with the bootstrap virtualenv's python:
     eval "$(tests/tooling/bootstrap.sh 2.19)" && $VENV/bin/python tests/bench/run_bench.py
 """
 
@@ -17,12 +19,14 @@ import tempfile
 from pathlib import Path
 
 import bench_call_overhead
+import bench_decommission
 import bench_planning
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = ROOT / "tests" / "harness" / "pinot_cluster.py"
 DOC = ROOT / "docs" / "performance.md"
 COMMAND = "$VENV/bin/python tests/bench/run_bench.py"
+HAND_NOTES = "## What limits the missed budgets"  # the first hand-written section; it and what follows are kept
 
 
 def machine():
@@ -48,7 +52,7 @@ def cluster(*args):
                           capture_output=True, text=True)
 
 
-def table(planning, overhead):
+def table(planning, overhead, decommission):
     """Markdown table of the figures, with the budget and the verdict of each."""
     rows = ["| Measure | Figure | Budget | Verdict |", "| --- | --- | --- | --- |"]
     for result in planning:
@@ -66,10 +70,36 @@ def table(planning, overhead):
                         bench_call_overhead.RATIO_BUDGET, "met" if overhead["ok"] else "MISSED"))
         rows.append("| HTTP requests per task | `pinot_instance_info` %d, `uri` %d | | |" % (
             sum(overhead["requests_per_task"]["pinot"].values()), sum(overhead["requests_per_task"]["uri"].values())))
+    for measure, figure, budget, met in (decommission or {}).get("checks", []):
+        rows.append("| %s | %s | %s | %s |" % (measure, figure, budget, "met" if met else "MISSED"))
     return "\n".join(rows)
 
 
-def document(text, planning, when, host):
+def decommission_section(decommission):
+    """Markdown of the decommission benchmark: its table, how the figures are defined, where the role's time goes."""
+    parts = ["## Decommission of pinot-server-3: hand procedure and role", "",
+             "10 tables (`events` realtime, `eventsOffline` with 4 segments, 8 offline tables of %d segments; "
+             "replication 2) on 4 servers; the whole decommission benchmark took %.1f min." % (
+                 decommission["segments"], decommission["minutes"]), "",
+             bench_decommission.table(decommission["results"]), "", bench_decommission.DEFINITIONS]
+    for result in decommission["results"]:
+        if result.get("task_profile"):
+            parts += ["### Where `%s` spends its time (slowest tasks, seconds and controller calls)" % result["variant"], "",
+                      "| Seconds | Controller calls | Task |", "| --- | --- | --- |"]
+            parts += ["| %.1f | %d | %s |" % tuple(task) for task in result["task_profile"]]
+            parts.append("")
+    return parts
+
+
+def hand_notes():
+    """The hand-written sections at the end of the current document (kept across regenerations)."""
+    if not DOC.exists():
+        return []
+    text = DOC.read_text(encoding="utf-8")
+    return [text[text.index(HAND_NOTES):].rstrip("\n"), ""] if HAND_NOTES in text else []
+
+
+def document(text, planning, decommission, when, host):
     """docs/performance.md: the command, the machine, the date, the table and the profiles of missed budgets."""
     parts = ["# Performance", "",
              "Latest figures of the benchmark of issue 7 (`tests/bench/`), all from one run. Regenerate with:", "",
@@ -83,10 +113,13 @@ def document(text, planning, when, host):
              "`convergence` and `plan_moves` go table by table, as the rebalance wait loop does, holding one table at a "
              "time and timing the calls alone. The per-call overhead runs against a real Pinot 0.11.0 controller on "
              "loopback (2 servers); *per task* takes the empty playbook's time (ansible-playbook start-up) off both.", "", text, ""]
+    if decommission:
+        parts += decommission_section(decommission)
     for result in planning:
         if result.get("profile"):
             parts += ["## Profile of `%s` (cProfile, top functions by own time)" % result["phase"], "", "```",
                       result["profile"].strip(), "```", ""]
+    parts += hand_notes()
     DOC.write_text("\n".join(parts), encoding="utf-8")
 
 
@@ -94,7 +127,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--controller-url", help="use this running controller instead of starting a cluster")
     parser.add_argument("--rounds", type=int, default=bench_call_overhead.ROUNDS)
-    parser.add_argument("--skip-overhead", action="store_true", help="planning only (no cluster)")
+    parser.add_argument("--skip-overhead", action="store_true", help="no per-call overhead (its cluster is not started)")
+    parser.add_argument("--skip-decommission", action="store_true", help="no decommission benchmark (its clusters are not started)")
+    parser.add_argument("--segments", type=int, default=bench_decommission.SEGMENTS,
+                        help="segments of each extra offline table of the decommission benchmark")
     args = parser.parse_args()
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     host = machine()
@@ -113,11 +149,16 @@ def main():
             finally:
                 if not args.controller_url:
                     cluster("down")
-    text = table(planning, overhead)
+        decommission = None if args.skip_decommission else bench_decommission.measure(tree, args.segments)
+    text = table(planning, overhead, decommission)
     print(text)
-    document(text, planning, when, host)
+    if decommission:
+        print(bench_decommission.table(decommission["results"]))
+    document(text, planning, decommission, when, host)
     print("written to %s" % DOC.relative_to(ROOT), file=sys.stderr)
-    return 0 if all(result["ok"] for result in planning) and (overhead is None or overhead["ok"]) else 1
+    missed = [result for result in planning if not result["ok"]] + ([overhead] if overhead and not overhead["ok"] else [])
+    missed += [check for check in (decommission or {}).get("checks", []) if not check[3]]
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

@@ -239,6 +239,11 @@ class K8sCluster:
             proc = subprocess.Popen(  # pylint: disable=consider-using-with  # runs detached
                 argv, cwd=self.workdir, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, env=env)
+        # Until exec the child still shows our command line, so running() would call it exited: wait for the exec.
+        for _attempt in range(100):
+            if pid_is(proc.pid, str(self.workdir)) or proc.poll() is not None:
+                break
+            time.sleep(0.05)
         self.state["pids"][role] = proc.pid
         self.state["commands"][role] = argv
         self.save()

@@ -551,12 +551,12 @@ def _prepare_workdir(workdir):
     workdir.mkdir(parents=True, exist_ok=True)
 
 
-def _offline_files(directory):
+def _offline_files(directory, count=OFFLINE_SEGMENTS):
     """Deterministic CSV files, one per offline segment."""
     directory.mkdir(parents=True, exist_ok=True)
     base_ts = 1_700_000_000_000
     files = []
-    for seg in range(OFFLINE_SEGMENTS):
+    for seg in range(count):
         path = directory / f"events_{seg}.csv"
         with open(path, "w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
@@ -596,18 +596,19 @@ def _create_tables(cluster):
             raise ClusterError(f"uploading {tarball.name} failed: {resp.status_code} {resp.text}")
 
 
-def _offline_segments(cluster):
+def _offline_segments(cluster, count=OFFLINE_SEGMENTS, name="offline-segments"):
     """Segment tarballs of the OFFLINE table, built once per version with CreateSegment and cached.
 
     The controller's /ingestFromFile would build them itself, but on 0.11 it cannot push to an
     auth-enabled controller, so the harness builds them and uploads them as a client.
+    `count` segments (the table's 4 unless told) are cached under `name` in the version's cache folder.
     """
-    cache = cache_root() / "pinot" / cluster.state["version"] / "offline-segments"
+    cache = cache_root() / "pinot" / cluster.state["version"] / name
     tarballs = sorted(cache.glob("*.tar.gz"))
-    if len(tarballs) == OFFLINE_SEGMENTS:
+    if len(tarballs) == count:
         return tarballs
-    build = cluster.workdir / "offline"
-    _offline_files(build / "input")
+    build = cluster.workdir / ("offline" if name == "offline-segments" else name)
+    _offline_files(build / "input", count)
     argv = [arg.replace("-Dpinotops.role=controller", "-Dpinotops.role=create-segment")
             for arg in cluster.state["commands"]["controller"]["argv"]]
     main_at = argv.index("org.apache.pinot.tools.admin.PinotAdministrator")
