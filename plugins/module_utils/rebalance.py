@@ -335,7 +335,7 @@ def read_views(client, table, table_type):
 
 
 def wait_for_rebalance(client, table, table_type, job_id=None, target=None, deadline=None, stall_timeout=600.0,
-                       poll_interval=2.0, follow_job=True, clock=time.monotonic, sleep=time.sleep,
+                       poll_interval=0.5, follow_job=True, clock=time.monotonic, sleep=time.sleep,
                        status_grace=STATUS_GRACE_SECONDS, abandoned_after=ABANDONED_AFTER_SECONDS):
     """Follow one typed table's rebalance until it has really finished, failed, stalled, or the deadline passed.
 
@@ -542,7 +542,7 @@ def submit_rebalance(client, result, params, target):
     return reply.get("segmentAssignment") or target
 
 
-def start_table(client, result, params, target, wait, deadline, stall_timeout=600.0, poll_interval=2.0,
+def start_table(client, result, params, target, wait, deadline, stall_timeout=600.0, poll_interval=0.5,
                 follow_jobs=True, cancel_on_timeout=False, can_cancel=False, clock=time.monotonic, sleep=time.sleep,
                 abandoned_after=ABANDONED_AFTER_SECONDS):
     """Start (or attach to) the rebalance of one planned table and, with `wait`, follow it to its end.

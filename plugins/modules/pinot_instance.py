@@ -18,10 +18,11 @@ description:
     (O(state=present)).
   - Acts only when the instance is not already in the asked state.
   - B(Dropping is safe by construction.) Pinot refuses to drop an instance that is still live or still in a table's
-    ideal state (it still holds segments). This module checks both B(before) sending anything - with Pinot's own drop
-    check (C(GET /instances/dropInstance/validate), Pinot 1.0 and newer) or, on older controllers, from the live
-    instances and every table's ideal state - and fails with a message that says which and names the tables. Check
-    mode predicts the refusal the same way.
+    ideal state (it still holds segments). With Pinot 1.0 and newer this module asks Pinot's own drop check
+    (C(GET /instances/dropInstance/validate)) B(before) sending anything. Older controllers lack it; there the module
+    reads every table's ideal state first only when it has to predict (check mode) or is about to wait for a live
+    instance, and otherwise leaves the check to the C(DELETE) itself, which Pinot refuses (409) while an ideal state
+    holds the instance. Either way a refusal fails the task with a message that says why and names the tables.
   - To empty a server first, untag it (M(pinotops.pinot.pinot_instance_tags)) and rebalance its tables
     (M(pinotops.pinot.pinot_table_rebalance)); then stop it and drop it. O(wait_not_live) covers a pod that is still
     terminating.
@@ -235,7 +236,13 @@ def wait_until_not_live(client, name, timeout):
 
 
 def ensure_absent(module, client, name, config, result):
-    live, tables = drop_blockers(client, name)
+    live = result["before"]["live"]
+    if live or module.check_mode or client.has_drop_validation():
+        live, tables = drop_blockers(client, name)
+    else:
+        # Pinot refuses to DELETE an instance an ideal state holds (409, explained below), so without its validate
+        # endpoint reading every table's ideal state first would only repeat that check at one call per table.
+        tables = []
     result["drop_blockers"] = {"live": live, "tables": tables}
     result["waited"] = 0.0
     if tables or (live and not module.params["wait_not_live"]):

@@ -31,9 +31,10 @@ extends_documentation_fragment:
 options:
   table:
     description:
-      - Only this table, raw (V(events), both types if it is hybrid) or typed (V(events_REALTIME)).
-      - Without it, every table.
-    type: str
+      - Only these tables, each raw (V(events), both types if it is hybrid) or typed (V(events_REALTIME)).
+      - Without it (or with an empty list), every table.
+    type: list
+    elements: str
   table_type:
     description:
       - Only tables of this type. Must agree with the suffix of a typed O(table).
@@ -191,19 +192,21 @@ from ansible_collections.pinotops.pinot.plugins.module_utils.common import Pinot
 from ansible_collections.pinotops.pinot.plugins.module_utils.plan import table_replication
 
 
-def read_tables(client, table, table_type):
-    """Yield (typed name, table config, ideal state, external view) of the tables asked for.
+def read_tables(client, tables, table_type):
+    """Yield (typed name, table config, ideal state, external view) of the tables asked for (all when none are).
 
     One raw table is read as the caller asks for the next, so only its views are held, not every table's.
     """
-    if table:
-        raw_names = [split_table_name(table)[0]]
-    else:
-        raw_names = client.list_tables()
-    for raw in sorted(raw_names):
+    asked = {}  # raw name -> the arguments naming it
+    for table in tables or []:
+        asked.setdefault(split_table_name(table)[0], []).append(table)
+    for raw in sorted(asked or client.list_tables()):
         configs = client.get_table_config(raw)
-        if table:
-            typed_names = existing_table_names(table, table_type, configs)
+        if asked:
+            typed_names = []
+            for table in asked[raw]:
+                typed_names.extend(name for name in existing_table_names(table, table_type, configs)
+                                   if name not in typed_names)
         else:  # a table dropped since the listing is simply left out
             typed_names = [raw + "_" + kind for kind in TABLE_TYPES if kind in configs and table_type in (None, kind)]
         if not typed_names:
@@ -228,7 +231,7 @@ def problems_of(name, table):
 def main():
     module = PinotModule(
         argument_spec=dict(
-            table=dict(type="str"),
+            table=dict(type="list", elements="str"),
             table_type=dict(type="str", choices=["OFFLINE", "REALTIME"]),
             short_names=dict(type="bool", default=False),
             include_segments=dict(type="bool", default=True),
@@ -251,7 +254,8 @@ def main():
             tables[typed] = table
             problems.extend(problems_of(typed, table))
     except PinotError as exc:
-        module.fail_from_error(exc, msg="Could not read the segment assignment of %s" % (params["table"] or "the tables"))
+        module.fail_from_error(exc, msg="Could not read the segment assignment of %s" % (
+            ", ".join(params["table"] or []) or "the tables"))
 
     names = {}
     if params["short_names"]:

@@ -217,8 +217,10 @@ options:
   poll_interval:
     description:
       - Seconds before the first progress check; later checks back off by half each time, up to 30 seconds.
+      - The short first wait notices a table that moves in seconds; the back-off keeps a long rebalance at one check
+        every 30 seconds.
     type: float
-    default: 2.0
+    default: 0.5
   cancel_on_timeout:
     description:
       - Cancel the rebalance of a table that timed out or stalled (Pinot 1.1 and newer; older controllers cannot
@@ -547,7 +549,7 @@ def main():
             wait=dict(type="bool", default=True),
             wait_timeout=dict(type="int", default=3600),
             stall_timeout=dict(type="int", default=600),
-            poll_interval=dict(type="float", default=2.0),
+            poll_interval=dict(type="float", default=0.5),
             cancel_on_timeout=dict(type="bool", default=False),
             parallelism=dict(type="int", default=1),
             **knob_spec()

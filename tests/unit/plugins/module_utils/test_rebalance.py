@@ -190,7 +190,17 @@ class ScriptedClient:
 
 def wait(client, fake_time, **kwargs):
     kwargs.setdefault("deadline", 3600.0)
+    kwargs.setdefault("poll_interval", 2.0)  # the timings below count from a 2 s first poll
     return rb.wait_for_rebalance(client, "t_OFFLINE", "OFFLINE", clock=fake_time.clock, sleep=fake_time.sleep, **kwargs)
+
+
+def test_first_poll_comes_after_half_a_second_by_default():
+    """A table that moves in seconds is seen done within a second of it, not at the next 2 s poll."""
+    client = ScriptedClient([(BEFORE, BEFORE), (TARGET, BEFORE), (TARGET, TARGET)])
+    fake_time = FakeTime()
+    outcome = rb.wait_for_rebalance(client, "t_OFFLINE", "OFFLINE", target=TARGET, deadline=3600.0,
+                                    clock=fake_time.clock, sleep=fake_time.sleep)
+    assert outcome["outcome"] == "finished" and fake_time.sleeps == [0.5, 0.75]
 
 
 def test_no_job_waits_for_ideal_state_to_reach_target_then_external_view():

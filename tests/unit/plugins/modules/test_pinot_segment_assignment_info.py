@@ -73,10 +73,29 @@ def test_one_table_per_view_uses_three_reads(run_module, cluster):
     ("events_OFFLINE", None, ["events_OFFLINE"]),
     ("events_OFFLINE", "OFFLINE", ["events_OFFLINE"]),
     (None, "OFFLINE", ["events_OFFLINE", "stats_OFFLINE"]),
+    ([], None, ["events_OFFLINE", "events_REALTIME", "stats_OFFLINE"]),
+    (["events_REALTIME", "stats_OFFLINE"], None, ["events_REALTIME", "stats_OFFLINE"]),
+    (["events_REALTIME", "events"], None, ["events_OFFLINE", "events_REALTIME"]),
+    (["events", "stats"], "OFFLINE", ["events_OFFLINE", "stats_OFFLINE"]),
 ])
 def test_table_selection(run_module, cluster, table, table_type, expected):
     result = run(run_module, cluster, table=table, table_type=table_type)
     assert sorted(result["tables"]) == expected
+
+
+def test_several_tables_read_each_raw_table_once(run_module, cluster):
+    """The decommission role reads its affected tables with one task: three reads per raw table, not per name."""
+    result = run(run_module, cluster, table=["events_REALTIME", "events_OFFLINE", "stats_OFFLINE"])
+    assert sorted(result["tables"]) == ["events_OFFLINE", "events_REALTIME", "stats_OFFLINE"]
+    assert [c[1] for c in cluster.requests] == [
+        "/tables/events", "/tables/events/idealstate", "/tables/events/externalview",
+        "/tables/stats", "/tables/stats/idealstate", "/tables/stats/externalview"]
+
+
+def test_one_unknown_table_of_several_fails(run_module, cluster):
+    result = run(run_module, cluster, table=["stats", "nope"])
+    assert result["failed"] is True
+    assert result["msg"].startswith("Could not read the segment assignment of stats, nope: Table 'nope' not found.")
 
 
 @pytest.mark.parametrize("table, table_type, message", [
