@@ -107,11 +107,12 @@ def document(text, planning, decommission, when, host):
              "- Date: %s" % when, "- Machine: %s" % host, "",
              "Planning runs each function over every table of a synthetic cluster (2,000 tables, half realtime with LLC "
              "segment names, half offline; 500,000 segments; replication 2-3; 40 servers in 4 tenants; removing 2 servers). "
-             "Every view is parsed from JSON as the modules get it. Each phase runs in its own process. `plan_removal`, "
-             "`view_summary` and `table_assignment` hold every table's views at once, as `pinot_decommission_plan_info` "
-             "and `pinot_segment_assignment_info` (without `table`) do, so *before the work* is interpreter + input data; "
-             "`convergence` and `plan_moves` go table by table, as the rebalance wait loop does, holding one table at a "
-             "time and timing the calls alone. The per-call overhead runs against a real Pinot 0.11.0 controller on "
+             "Every view is parsed from JSON as the modules get it. Each phase runs in its own process. `plan_removal` "
+             "holds every table's ideal state at once, as `pinot_decommission_plan_info` does, so its *before the work* "
+             "is interpreter + input data; the other phases go table by table, holding one table's views at a time and "
+             "timing the calls alone: `view_summary` and `table_assignment` as `pinot_segment_assignment_info` (without "
+             "`table`) does, keeping every table's result, `convergence` and `plan_moves` as the rebalance wait loop "
+             "does. The per-call overhead runs against a real Pinot 0.11.0 controller on "
              "loopback (2 servers); *per task* takes the empty playbook's time (ansible-playbook start-up) off both.", "", text, ""]
     if decommission:
         parts += decommission_section(decommission)
