@@ -120,6 +120,7 @@ def rename_servers(table, names):
         return dict((server, renamed[server]) for server in sorted(renamed, key=key_of))
 
     renamed = dict(table)
+    renamed["servers"] = servers(table["servers"])
     for view in ("ideal_state", "external_view"):
         summary = renamed[view] = dict(table[view])
         for key in ("segments_to_servers", "partitions_to_servers"):
@@ -250,6 +251,7 @@ def table_assignment(ideal_state, external_view, replication=None):
     segments, keys, assigned, serving = both_views(ideal_state, external_view)
     return {
         "replication": replication,
+        "servers": sorted(keys, key=keys.__getitem__),
         "ideal_state": summary_of(assigned, keys),
         "external_view": summary_of(serving, keys),
         "under_replicated": below_replication(assigned, serving, replication),

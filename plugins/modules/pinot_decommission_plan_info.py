@@ -13,7 +13,8 @@ module: pinot_decommission_plan_info
 short_description: Check whether Apache Pinot servers can be removed without lowering any table's replication
 version_added: 0.1.0
 description:
-  - Reads the servers, tables and ideal states of a Pinot cluster and answers, before anything changes, what removing
+  - Reads the servers, tables and ideal states of a Pinot cluster (and the external views of the affected tables) and
+    answers, before anything changes, what removing
     some servers would affect - which tables hold segments on them or are served by their tenant tags, and whether
     every such table keeps at least its replication on the live servers that remain in its tenant.
   - The decommission role runs it as its preflight and refuses to start when RV(safe) is false.
@@ -138,6 +139,13 @@ tables:
       description: The live ones among RV(tables[].servers_after).
       type: list
       elements: str
+    servers_to_partitions:
+      description:
+        - Per server, the partitions it serves now as the external view says (replicas C(ONLINE) or C(CONSUMING)),
+          servers in natural order. Segments without a partition (offline, uploaded) are not listed.
+        - The decommission role reports it as the map before the removal.
+      type: dict
+      sample: {"Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098": [0, 1]}
 instances:
   description: The servers asked about, as Pinot knows them.
   returned: always
@@ -171,7 +179,8 @@ missing:
   sample: []
 """
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, instance_type
+from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import view_summary
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, instance_type, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
 from ansible_collections.pinotops.pinot.plugins.module_utils.plan import plan_removal, statefulset_instances
 
@@ -238,6 +247,13 @@ def main():
         module.fail_json(msg="instances must be server ids (Server_...); not servers: %s" % ", ".join(not_servers))
     present = [name for name in wanted if name in server_tags]
     plan = plan_removal(present, server_tags, tables, live)
+    try:
+        for entry in plan["tables"]:
+            table_type = split_table_name(entry["table"])[1]
+            external_view = module.client.external_view(entry["table"], table_type).get(table_type) or {}
+            entry["servers_to_partitions"] = view_summary(external_view)["servers_to_partitions"]
+    except PinotError as exc:
+        module.fail_from_error(exc, msg="Could not read the external views of the tables the removal affects")
     instances = []
     for name in present:
         held = sum(entry["segments_on_removed"].get(name, 0) for entry in plan["tables"])

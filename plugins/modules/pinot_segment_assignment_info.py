@@ -163,6 +163,11 @@ tables:
     not_converged:
       description: Segments whose serving servers differ between the ideal state and the external view.
       type: dict
+    servers:
+      description: Every server with a replica of the table in either view, whatever its state, in natural order.
+      type: list
+      elements: str
+      sample: [pinot-server-0, pinot-server-1, pinot-server-2]
 server_names:
   description: Short name to instance id, for every server in the result. Only with O(short_names=true).
   returned: when O(short_names=true)

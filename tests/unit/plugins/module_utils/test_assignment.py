@@ -187,9 +187,11 @@ MIXED_EV = {
     "seg_1": {S1: "OFFLINE"},
     "seg_3": {S1: "ONLINE"},
 }
-# What table_assignment(MIXED_IS, MIXED_EV, 2) returned before it sorted each table's segments once, order included.
+# What table_assignment(MIXED_IS, MIXED_EV, 2) returned before it sorted each table's segments once, order included
+# (plus `servers`, added later).
 MIXED_TABLE = {
     "replication": 2,
+    "servers": [S1, S2, S10],
     "ideal_state": {
         "segment_count": 4,
         "segments_to_servers": {"events__2__0__20260101T0000Z": [S1, S10], "events__10__0__20260101T0000Z": [S2, S10],
@@ -230,6 +232,14 @@ def test_each_part_alone_is_the_same_as_in_the_table():
     assert in_order(assignment.segments_in_states(MIXED_EV, ("ERROR",))) == in_order(MIXED_TABLE["error_segments"])
     assert in_order(assignment.segments_in_states(MIXED_EV, ("OFFLINE",))) == in_order(MIXED_TABLE["offline_segments"])
     assert in_order(assignment.not_converged(MIXED_IS, MIXED_EV)) == in_order(MIXED_TABLE["not_converged"])
+
+
+def test_servers_lists_a_server_whatever_the_state_of_its_replicas():
+    """The decommission role's verify step: a drained server must be in neither view, not even in ERROR or OFFLINE."""
+    external_view = {"seg_1": {S1: "ONLINE", S10: "ERROR"}, "seg_2": {S2: "OFFLINE"}}
+    table = assignment.table_assignment({"seg_1": {S1: "ONLINE"}}, external_view, 1)
+    assert table["servers"] == [S1, S2, S10]
+    assert S10 not in table["external_view"]["segments_per_server"]
 
 
 def test_a_table_without_external_view():

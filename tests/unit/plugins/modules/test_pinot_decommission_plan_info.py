@@ -27,6 +27,18 @@ def test_one_server_is_safe_to_remove(run_module, fake):
     assert fake.writes() == []
 
 
+def test_the_affected_tables_servers_to_partitions_are_recorded(run_module, fake):
+    """The role's "before" map: what the external view serves, read only for the tables the removal affects."""
+    with_events_table(fake)
+    fake.add_table("other_OFFLINE", {"other_0": {server_id(0): "ONLINE", server_id(1): "ONLINE"}})
+    fake.instances[server_id(3)]["tags"] = ["DefaultTenant_REALTIME"]
+    result = run_module(pinot_decommission_plan_info, {"controller_url": fake.url, "instances": [server_id(3)]})
+    (table,) = result["tables"]
+    assert table["servers_to_partitions"] == {server_id(0): [0, 3, 4], server_id(1): [0, 1, 4], server_id(2): [1, 2],
+                                              server_id(3): [2, 3]}
+    assert [c[1] for c in fake.calls("GET") if c[1].endswith("/externalview")] == ["/tables/events_REALTIME/externalview"]
+
+
 def test_three_servers_would_break_replication(run_module, fake):
     with_events_table(fake)
     result = run_module(pinot_decommission_plan_info, {"controller_url": fake.url,

@@ -76,6 +76,14 @@ def test_check_mode_on_old_pinot_plans_from_the_target_assignment(run_module, cl
     assert result["changed"] is True and cluster.writes() == posts(cluster, "true")
 
 
+def test_tables_are_found_from_two_listings_not_a_read_per_table(run_module, cluster):
+    RebalanceSim(cluster, "0.11")
+    result = run_module(pinot_table_rebalance, args(cluster, table=["stats_OFFLINE", "events"]), check_mode=True)
+    assert [table["table"] for table in result["tables"]] == ["stats_OFFLINE", "events_OFFLINE", "events_REALTIME"]
+    assert [c[2]["type"] for c in cluster.calls("GET", "/tables") if c[1] == "/tables"] == [["offline"], ["realtime"]]
+    assert [c for c in cluster.calls("GET", "/tables/") if c[1].count("/") == 2] == []  # no table config read
+
+
 def test_defaults_that_make_untag_then_rebalance_work_are_sent(run_module, cluster):
     RebalanceSim(cluster, "0.11")
     run_module(pinot_table_rebalance, args(cluster, table=["stats_OFFLINE"]), check_mode=True)
