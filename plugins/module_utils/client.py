@@ -424,6 +424,10 @@ class PinotClient:
         params = {"type": table_type.lower()} if table_type else None
         return self.get("/tables", params=params)[1].get("tables", [])
 
+    def typed_tables(self):
+        """[(typed name, type)] of every table, OFFLINE first: two listings, however many tables there are."""
+        return [(table, table_type) for table_type in TABLE_TYPES for table in self.list_tables(table_type)]
+
     def get_table_config(self, table):
         """GET /tables/{table}: {"OFFLINE": {...}, "REALTIME": {...}} (only the types that exist; {} if none)."""
         status, reply = self.get(self.path("/tables/{0}", table), ok=(200, 404))

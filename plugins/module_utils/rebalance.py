@@ -518,7 +518,10 @@ RESTARTS = 3
 
 
 def submit_rebalance(client, result, params, target):
-    """POST the rebalance of one planned table (never re-sent) and record Pinot's answer in `result`.
+    """POST the rebalance of one planned table and record Pinot's answer in `result`.
+
+    The client never repeats a POST by itself; start_table sends it again only for a rebalance the controller
+    abandoned.
 
     Returns the target assignment: Pinot's answer where it has one, else `target`.
     """

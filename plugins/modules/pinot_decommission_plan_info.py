@@ -194,12 +194,11 @@ def read_cluster(client):
             if config is not None:
                 server_tags[name] = config.get("tags") or []
     tables = {}
-    for table_type in ("OFFLINE", "REALTIME"):
-        for table in client.list_tables(table_type):
-            config = client.get_table_config(table).get(table_type)
-            if config is None:  # deleted while we were reading
-                continue
-            tables[table] = {"config": config, "ideal_state": client.ideal_state(table, table_type).get(table_type, {})}
+    for table, table_type in client.typed_tables():
+        config = client.get_table_config(table).get(table_type)
+        if config is None:  # deleted while we were reading
+            continue
+        tables[table] = {"config": config, "ideal_state": client.ideal_state(table, table_type).get(table_type, {})}
     return server_tags, tables, set(client.live_instances())
 
 

@@ -206,11 +206,8 @@ def summarize(config, live):
 
 def all_ideal_states(client):
     """{typed table: {segment: {instance: state}}} for every table (the fallback drop check on older controllers)."""
-    ideal_states = {}
-    for table_type in ("OFFLINE", "REALTIME"):
-        for table in client.list_tables(table_type):
-            ideal_states[table] = client.ideal_state(table, table_type).get(table_type, {})
-    return ideal_states
+    return dict((table, client.ideal_state(table, table_type).get(table_type, {}))
+                for table, table_type in client.typed_tables())
 
 
 def drop_blockers(client, name):

@@ -134,13 +134,12 @@ from ansible_collections.pinotops.pinot.plugins.module_utils.common import Pinot
 def segment_counts(client):
     """{instance: {typed table: {"ideal_state": n, "external_view": n}}} over every table."""
     counts = {}
-    for table_type in ("OFFLINE", "REALTIME"):
-        for table in client.list_tables(table_type):
-            for view_name, read in (("ideal_state", client.ideal_state), ("external_view", client.external_view)):
-                view = read(table, table_type).get(table_type, {})
-                for instance, count in segments_by_instance(view).items():
-                    per_table = counts.setdefault(instance, {}).setdefault(table, {"ideal_state": 0, "external_view": 0})
-                    per_table[view_name] = count
+    for table, table_type in client.typed_tables():
+        for view_name, read in (("ideal_state", client.ideal_state), ("external_view", client.external_view)):
+            view = read(table, table_type).get(table_type, {})
+            for instance, count in segments_by_instance(view).items():
+                per_table = counts.setdefault(instance, {}).setdefault(table, {"ideal_state": 0, "external_view": 0})
+                per_table[view_name] = count
     return counts
 
 

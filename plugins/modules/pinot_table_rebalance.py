@@ -447,12 +447,7 @@ msg:
 
 import time
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import (
-    TABLE_TYPES,
-    PinotError,
-    existing_table_names,
-    split_table_name,
-)
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, existing_table_names, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
 from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance import (
     FEATURE_CANCEL,
@@ -494,11 +489,10 @@ def resolve_tables(client, params):
         names = client.tenant_tables(params["tenant"])
         return [(name, split_table_name(name)[1]) for name in names
                 if split_table_name(name)[1] and (not wanted_type or split_table_name(name)[1] == wanted_type)]
-    # Two listings, however many tables: reading each table's config only to learn its types cost a call per table.
+    # Listings, not a config read per table only to learn which types it has.
     types_of = {}
-    for kind in TABLE_TYPES:
-        for typed in client.list_tables(kind):
-            types_of.setdefault(split_table_name(typed)[0], []).append(kind)
+    for typed, kind in client.typed_tables():
+        types_of.setdefault(split_table_name(typed)[0], []).append(kind)
     found = []
     for table in params["table"]:
         for name in existing_table_names(table, wanted_type, types_of.get(split_table_name(table)[0], [])):

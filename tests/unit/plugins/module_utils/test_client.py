@@ -226,6 +226,15 @@ def test_path_arguments_are_quoted(fake):
     assert fake.requests[-1][1] == "/instances/a%2Fb%3Fc"
 
 
+def test_typed_tables_come_from_two_listings(fake):
+    fake.add_table("events_REALTIME", {})
+    fake.add_table("events_OFFLINE", {})
+    fake.add_table("stats_OFFLINE", {})
+    tables = client_for(fake).typed_tables()
+    assert tables == [("events_OFFLINE", "OFFLINE"), ("stats_OFFLINE", "OFFLINE"), ("events_REALTIME", "REALTIME")]
+    assert [(c[1], c[2]["type"]) for c in fake.requests] == [("/tables", ["offline"]), ("/tables", ["realtime"])]
+
+
 def test_probes_new_controller(fake):
     client = client_for(fake)
     assert client.has_drop_validation() and client.has_tag_validation() and client.has_live_instances()
