@@ -18,6 +18,8 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 import re
 
+from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import segments_by_instance
+
 # The Helm chart's server ids: pinot.set.instance.id.to.hostname=true makes the id the pod's FQDN and netty port.
 HELM_INSTANCE_TEMPLATE = "Server_{pod}.{service}.{namespace}.svc.{domain}_{port}"
 
@@ -64,16 +66,6 @@ def table_server_tag(table_config):
     return "%s_%s" % (tenant, table_config.get("tableType"))
 
 
-def segments_on(assignment, instances):
-    """{instance: count} of the segments `instances` hold in one assignment ({segment: {instance: state}})."""
-    counts = dict((name, 0) for name in instances)
-    for replicas in assignment.values():
-        for name in replicas:
-            if name in counts:
-                counts[name] += 1
-    return counts
-
-
 def plan_removal(removing, server_tags, tables, live):
     """Decide whether `removing` (server ids) can leave the cluster without lowering any table's replication.
 
@@ -92,7 +84,7 @@ def plan_removal(removing, server_tags, tables, live):
         ideal_state = tables[table].get("ideal_state") or {}
         tag = table_server_tag(config)
         replication = table_replication(config)
-        held = dict((name, count) for name, count in segments_on(ideal_state, removing).items() if count)
+        held = dict((name, count) for name, count in segments_by_instance(ideal_state, instances=removing).items() if count)
         tagged = sorted(name for name, tags in server_tags.items() if tag in tags)
         if not held and not removing.intersection(tagged):
             continue

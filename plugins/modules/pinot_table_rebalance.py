@@ -449,6 +449,8 @@ import time
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, existing_table_names, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
+from ansible_collections.pinotops.pinot.plugins.module_utils.convergence import progress_line
+from ansible_collections.pinotops.pinot.plugins.module_utils.parallel import run_parallel
 from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance import (
     FEATURE_CANCEL,
     FEATURE_JOB_STATUS,
@@ -459,13 +461,11 @@ from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance import (
     knobs_needing,
     new_table_result,
     plan_table,
-    progress_line,
     rebalance_params,
-    run_parallel,
-    running_job_ids,
     start_table,
     unsupported_knobs_message,
 )
+from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_jobs import running_job_ids
 
 PROBLEM_OUTCOMES = ("failed", "timeout", "stalled", "abandoned")
 
@@ -596,7 +596,7 @@ def main():
     query = rebalance_params(params)
     target_of = {}
 
-    def plan_worker(item):
+    def plan_worker(client, item):
         table, table_type = item
         try:
             result, target, has_summary = plan_table(client, table, table_type, query)
@@ -610,7 +610,7 @@ def main():
             result["outcome"] = "planned"
         return result, has_summary
 
-    planned = run_parallel(targets, plan_worker, params["parallelism"])
+    planned = run_parallel(client, targets, plan_worker, params["parallelism"])
     results = [result for result, _has in planned]
     answered = [has for result, has in planned if result["outcome"] == "planned" and result["status"] != "IN_PROGRESS"]
     if knobs_needing(params, FEATURE_SUMMARY) and answered and not any(answered):
@@ -623,7 +623,7 @@ def main():
     if module.check_mode or planning_failed:
         finish(module, results, started)
 
-    def start_worker(result):
+    def start_worker(client, result):
         if result["already_balanced"]:
             result.update(outcome="finished", converged=True, changed=False)
             return result
@@ -635,7 +635,7 @@ def main():
         except PinotError as exc:
             return failed_table(result, exc, "rebalance of %s failed" % result["table"])
 
-    results = run_parallel(results, start_worker, params["parallelism"])
+    results = run_parallel(client, results, start_worker, params["parallelism"])
     finish(module, results, started)
 
 

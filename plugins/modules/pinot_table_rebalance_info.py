@@ -120,15 +120,12 @@ tables:
       sample: {"Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098": {"ideal_state": 2, "external_view": 3}}
 """
 
+from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import segments_by_instance
 from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, existing_table_names, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
-from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance import (
-    convergence,
-    job_view,
-    progress_line,
-    read_views,
-    rebalance_jobs,
-)
+from ansible_collections.pinotops.pinot.plugins.module_utils.convergence import convergence, progress_line
+from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_jobs import job_view, rebalance_jobs
+from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_wait import read_views
 
 
 def latest_job(client, table, table_type):
@@ -147,16 +144,12 @@ def latest_job(client, table, table_type):
     return job
 
 
-def held_by(view, server):
-    return sum(1 for replicas in view.values() if server in replicas)
-
-
 def report(client, table, table_type, servers):
     ideal, external = read_views(client, table, table_type)
     progress = convergence(ideal, external)
     job = latest_job(client, table, table_type)
-    on_servers = dict((server, {"ideal_state": held_by(ideal, server), "external_view": held_by(external, server)})
-                      for server in servers)
+    in_ideal, in_external = segments_by_instance(ideal, instances=servers), segments_by_instance(external, instances=servers)
+    on_servers = dict((server, {"ideal_state": in_ideal[server], "external_view": in_external[server]}) for server in servers)
     done = (progress["external_view_pending"] == 0 and not (job and job["status"] == "IN_PROGRESS")
             and not any(counts["ideal_state"] or counts["external_view"] for counts in on_servers.values()))
     return {"table": table, "table_type": table_type, "done": done, "progress": progress, "job": job,

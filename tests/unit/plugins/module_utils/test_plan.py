@@ -11,7 +11,6 @@ import pytest
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.plan import (
     plan_removal,
-    segments_on,
     statefulset_instances,
     table_replication,
     table_server_tag,
@@ -45,11 +44,6 @@ def test_table_replication(config, expected):
 def test_table_server_tag():
     assert table_server_tag(realtime(tenant="Gold")) == "Gold_REALTIME"
     assert table_server_tag({"tableType": "OFFLINE"}) == "DefaultTenant_OFFLINE"
-
-
-def test_segments_on():
-    assignment = {"s0": {"a": "ONLINE", "b": "ONLINE"}, "s1": {"b": "CONSUMING"}}
-    assert segments_on(assignment, ["b", "c"]) == {"b": 2, "c": 0}
 
 
 def four_servers():
