@@ -29,7 +29,7 @@ options:
     description:
       - Ids of the servers to remove.
       - Ids Pinot does not know are listed in RV(missing); they hold nothing, so they do not make the plan unsafe.
-      - Exactly one of O(instances) and O(statefulset) is required.
+      - Exactly one of O(instances) and O(statefulset) is required. An empty list is refused.
     type: list
     elements: str
   statefulset:
@@ -179,6 +179,7 @@ missing:
   sample: []
 """
 
+from ansible_collections.pinotops.pinot.plugins.module_utils.args import empty_list_message
 from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import view_summary
 from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, instance_type, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
@@ -236,11 +237,14 @@ def main():
         required_one_of=[("instances", "statefulset")],
         supports_check_mode=True,
     )
+    empty = empty_list_message(module.params, {"instances": "name at least one server id, or use statefulset"})
+    if empty:
+        module.fail_json(msg=empty)
     try:
         server_tags, tables, live = read_cluster(module.client)
     except PinotError as exc:
         module.fail_from_error(exc, msg="Could not read the cluster to plan the removal")
-    wanted = module.params["instances"] or targets_of(module, module.params["statefulset"], server_tags)
+    wanted = module.params["instances"] if module.params["instances"] is not None else targets_of(module, module.params["statefulset"], server_tags)
     not_servers = [name for name in wanted if instance_type(name) != "server"]
     if not_servers:
         module.fail_json(msg="instances must be server ids (Server_...); not servers: %s" % ", ".join(not_servers))

@@ -52,7 +52,7 @@ options:
     description:
       - Tables to rebalance, raw (V(events)) or with type (V(events_REALTIME)).
       - A raw name of a hybrid table means both its OFFLINE and REALTIME halves unless O(table_type) is set.
-      - Exactly one of O(table) and O(tenant) is required.
+      - Exactly one of O(table) and O(tenant) is required. An empty list is refused.
     type: list
     elements: str
   tenant:
@@ -447,7 +447,8 @@ msg:
 
 import time
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, existing_table_names, split_table_name
+from ansible_collections.pinotops.pinot.plugins.module_utils.args import empty_list_message, resolve_tables
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
 from ansible_collections.pinotops.pinot.plugins.module_utils.convergence import progress_line
 from ansible_collections.pinotops.pinot.plugins.module_utils.parallel import run_parallel
@@ -480,25 +481,6 @@ def knob_spec():
     spec["min_available_replicas"]["default"] = 1
     spec["minimize_data_movement"]["choices"] = ["enable", "disable", "default"]
     return spec
-
-
-def resolve_tables(client, params):
-    """[(typed name, type)] the task is about; PinotError when a table does not exist."""
-    wanted_type = params["table_type"]
-    if params["tenant"]:
-        names = client.tenant_tables(params["tenant"])
-        return [(name, split_table_name(name)[1]) for name in names
-                if split_table_name(name)[1] and (not wanted_type or split_table_name(name)[1] == wanted_type)]
-    # Listings, not a config read per table only to learn which types it has.
-    types_of = {}
-    for typed, kind in client.typed_tables():
-        types_of.setdefault(split_table_name(typed)[0], []).append(kind)
-    found = []
-    for table in params["table"]:
-        for name in existing_table_names(table, wanted_type, types_of.get(split_table_name(table)[0], [])):
-            if name not in [typed for typed, _kind in found]:
-                found.append((name, split_table_name(name)[1]))
-    return found
 
 
 def table_line(result):
@@ -561,6 +543,9 @@ def main():
         supports_check_mode=True,
     )
     client, params = module.client, module.params
+    empty = empty_list_message(params, {"table": "name at least one table, or use tenant"})
+    if empty:
+        module.fail_json(msg=empty)
     for option in ("wait_timeout", "parallelism"):
         if params[option] < 1:
             module.fail_json(msg="%s must be 1 or more, got %s" % (option, params[option]))
@@ -570,7 +555,8 @@ def main():
     deadline = started + params["wait_timeout"]
 
     try:
-        targets = resolve_tables(client, params)
+        targets = [(name, split_table_name(name)[1])
+                   for name in resolve_tables(client, params["table"], params["table_type"], params["tenant"])]
     except PinotError as exc:
         module.fail_from_error(exc, msg="Cannot rebalance %s" % (params["table"] or "tenant %s" % params["tenant"]))
     if not targets:

@@ -79,3 +79,10 @@ def test_statefulset_scale_up_is_refused(run_module, fake):
     result = run_module(pinot_decommission_plan_info, {"controller_url": fake.url,
                                                        "statefulset": {"replicas": 5, "current_replicas": 4}})
     assert result["failed"] and "only lowers the replica count" in result["msg"]
+
+
+def test_an_empty_instance_list_is_refused(run_module, fake):
+    with_events_table(fake)
+    result = run_module(pinot_decommission_plan_info, {"controller_url": fake.url, "instances": []})
+    assert result["failed"] is True
+    assert result["msg"] == "instances is an empty list; name at least one server id, or use statefulset"

@@ -289,6 +289,20 @@ def test_knob_of_pinot_14_detected_from_the_dry_run(run_module, cluster):
     assert posts(cluster, "true")[-1][2]["minimizeDataMovement"] == ["DISABLE"]
 
 
+def test_an_empty_table_list_is_refused(run_module, cluster):
+    RebalanceSim(cluster, "1.4")
+    result = run_module(pinot_table_rebalance, args(cluster, table=[]))
+    assert result["failed"] is True and result["msg"] == "table is an empty list; name at least one table, or use tenant"
+    assert cluster.calls("POST") == []
+    info = run_module(pinot_table_rebalance_info, {"controller_url": cluster.url, "table": []})
+    assert info["failed"] is True and "done" not in info
+    assert info["msg"] == "table is an empty list; name at least one table, or use tenant"
+    info = run_module(pinot_table_rebalance_info, {"controller_url": cluster.url, "table": ["stats"], "servers": []})
+    assert info["failed"] is True and "done" not in info
+    assert info["msg"] == ("servers is an empty list; name the servers that should end up holding nothing, or leave "
+                           "servers out")
+
+
 def test_bad_numbers(run_module, cluster):
     assert "parallelism must be 1 or more" in run_module(pinot_table_rebalance, args(cluster, table=["x"], parallelism=0))["msg"]
     assert "poll_interval" in run_module(pinot_table_rebalance, args(cluster, table=["x"], poll_interval=0))["msg"]
