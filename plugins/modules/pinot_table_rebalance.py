@@ -16,7 +16,7 @@ description:
   - Rebalances one or more tables (or every table of a server tenant) so that their segments sit on the servers
     that carry the table's tenant tags, for example to move every segment off a server that was untagged before
     it is removed.
-  - Always asks Pinot for a dry run first. The dry run is the plan (segments to add and remove per server,
+  - Always asks Pinot for a dry run first, for every table; when one fails, no rebalance is started. The dry run is the plan (segments to add and remove per server,
     Pinot's own summary and pre-checks where the controller has them); in check mode nothing else happens.
     When Pinot answers C(NO_OP), or its target assignment is the current ideal state (Pinot before 1.4 answers
     C(DONE) for that when O(reassign_instances=true)), the table is already balanced, so nothing is started and the
@@ -359,12 +359,15 @@ tables:
       type: bool
       sample: false
     changed:
-      description: Whether this table was (or in check mode would be) rebalanced or cancelled.
+      description:
+        - Whether a rebalance of this table was started (or followed, when one was already running) or cancelled; in
+          check mode, whether one would be.
       type: bool
       sample: true
     outcome:
       description:
-        - V(planned) (check mode), V(finished), V(not_waited) (O(wait=false)), V(failed), V(timeout), V(stalled),
+        - V(planned) (check mode), V(not_started) (another table's dry run failed, so none was started), V(finished),
+          V(not_waited) (O(wait=false)), V(failed), V(timeout), V(stalled),
           V(abandoned) (the controller stopped running the rebalance and restarting it did not help),
           V(cancelled) or V(nothing_to_cancel) (O(state=cancelled)).
       type: str
@@ -601,13 +604,16 @@ def main():
     answered = [has for result, has in planned if result["outcome"] == "planned" and result["status"] != "IN_PROGRESS"]
     if knobs_needing(params, FEATURE_SUMMARY) and answered and not any(answered):
         module.fail_json(msg="Cannot rebalance: " + unsupported_knobs_message(params, FEATURE_SUMMARY), tables=results)
-    for result in results:
-        result["changed"] = (result["outcome"] == "planned" and result["status"] in ("DONE", "IN_PROGRESS")
-                             and not result["already_balanced"])
     planning_failed = [r for r in results if r["outcome"] == "failed"]
+    for result in results:
+        # In check mode, what would change; otherwise nothing has yet, and nothing will when a dry run failed.
+        result["changed"] = (module.check_mode and result["outcome"] == "planned"
+                             and result["status"] in ("DONE", "IN_PROGRESS") and not result["already_balanced"])
+        if planning_failed and not module.check_mode and result["outcome"] == "planned":
+            result["outcome"] = "not_started"
 
     if module.check_mode or planning_failed:
-        finish(module, results, started)
+        finish(module, results, started, nothing_started=bool(planning_failed) and not module.check_mode)
 
     def start_worker(client, result):
         if result["already_balanced"]:
@@ -625,15 +631,17 @@ def main():
     finish(module, results, started)
 
 
-def finish(module, results, started):
+def finish(module, results, started, nothing_started=False):
+    """Exit with every table's result; `changed` says whether anything was (in check mode: would be) started."""
     changed = any(r["changed"] for r in results)
     problems = [r for r in results if r["outcome"] in PROBLEM_OUTCOMES]
     msg = "; ".join(table_line(r) for r in results)
     extra = {"diff": diff_of(results)} if module._diff else {}
     if problems:
-        module.fail_json(msg="Rebalance did not complete for %d of %d tables after %d s: %s" % (
-            len(problems), len(results), time.monotonic() - started, "; ".join(table_line(r) for r in problems)),
-            changed=changed, tables=results, **extra)
+        module.fail_json(msg="Rebalance did not complete for %d of %d tables after %d s%s: %s" % (
+            len(problems), len(results), time.monotonic() - started,
+            " (nothing was started: every dry run must succeed first)" if nothing_started else "",
+            "; ".join(table_line(r) for r in problems)), changed=changed, tables=results, **extra)
     module.exit_json(changed=changed, tables=results, msg=msg, **extra)
 
 

@@ -10,7 +10,7 @@ __metaclass__ = type  # pylint: disable=invalid-name
 import pytest
 
 from ansible_collections.pinotops.pinot.plugins.modules import pinot_table_rebalance, pinot_table_rebalance_info
-from ansible_collections.pinotops.pinot.tests.unit.fake_controller import Reply, server_id
+from ansible_collections.pinotops.pinot.tests.unit.fake_controller import Reply, error, server_id
 from ansible_collections.pinotops.pinot.tests.unit.fake_rebalance import RebalanceSim
 
 S0, S1, S2, S3 = (server_id(i) for i in range(4))
@@ -301,6 +301,17 @@ def test_an_empty_table_list_is_refused(run_module, cluster):
     assert info["failed"] is True and "done" not in info
     assert info["msg"] == ("servers is an empty list; name the servers that should end up holding nothing, or leave "
                            "servers out")
+
+
+def test_a_failed_dry_run_starts_nothing_and_changes_nothing(run_module, cluster):
+    RebalanceSim(cluster, "1.4")
+    cluster.fail_next("POST", "^/tables/events_OFFLINE/rebalance$", error(500, "Failed to rebalance table: events_OFFLINE"))
+    result = run_module(pinot_table_rebalance, args(cluster, table=["events", "stats"]))
+    assert result["failed"] is True and result["changed"] is False
+    assert posts(cluster, "false") == []
+    assert [(t["table"], t["outcome"], t["changed"]) for t in result["tables"]] == [
+        ("events_OFFLINE", "failed", False), ("events_REALTIME", "not_started", False), ("stats_OFFLINE", "not_started", False)]
+    assert "nothing was started" in result["msg"]
 
 
 def test_bad_numbers(run_module, cluster):
