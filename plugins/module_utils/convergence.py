@@ -26,14 +26,20 @@ def plan_moves(current, target):
 
     Only segments in both are compared (a segment created or deleted in between is not the rebalance's doing).
     Returns {"servers": {server: {"before", "after", "add", "remove"}}, "segments_to_move", "replicas_to_add",
-    "replicas_to_remove", "servers_added", "servers_removed"}.
+    "replicas_to_remove", "servers_added", "servers_removed", "min_target_replicas"}; the last is the fewest
+    replicas the target gives a segment that moves (None when none moves), the number Pinot checks
+    minAvailableReplicas against (plan.min_available_after).
     """
     servers = {}
     segments_to_move = 0
+    min_target_replicas = None
     for segment in set(current) & set(target):
         before, after = assigned(current[segment]), assigned(target[segment])
         if before != after:
             segments_to_move += 1
+            # Pinot counts the target's replicas whatever their state (TableRebalancer: targetAssignment.get(s).size()).
+            replicas = len(target[segment])
+            min_target_replicas = replicas if min_target_replicas is None else min(min_target_replicas, replicas)
         for server in before | after:
             entry = servers.setdefault(server, {"before": 0, "after": 0, "add": 0, "remove": 0})
             entry["before"] += server in before
@@ -47,6 +53,7 @@ def plan_moves(current, target):
         "replicas_to_remove": sum(entry["remove"] for entry in servers.values()),
         "servers_added": sorted(s for s, e in servers.items() if e["before"] == 0 and e["after"] > 0),
         "servers_removed": sorted(s for s, e in servers.items() if e["after"] == 0 and e["before"] > 0),
+        "min_target_replicas": min_target_replicas,
     }
 
 

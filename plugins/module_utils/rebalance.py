@@ -18,6 +18,7 @@ import time
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError
 from ansible_collections.pinotops.pinot.plugins.module_utils.convergence import convergence, plan_moves, servers_not_live
+from ansible_collections.pinotops.pinot.plugins.module_utils.plan import min_available_after
 from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_jobs import job_id_from_conflict, running_job_ids
 from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_wait import ABANDONED_AFTER_SECONDS, read_views, wait_for_rebalance
 
@@ -168,6 +169,23 @@ def submit_rebalance(client, result, params, target):
     return reply.get("segmentAssignment") or target
 
 
+def pinot_aborts(params, plan):
+    """Why Pinot's rule aborts this no-downtime rebalance as it starts (plan.min_available_after), or None.
+
+    `params` are the query parameters sent, `plan` the dry run's plan_moves (None when Pinot gave no target).
+    """
+    if params.get("downtime") == "true" or not plan or plan.get("min_target_replicas") is None:
+        return None
+    if "minAvailableReplicas" not in params:
+        return None  # Pinot's default, which changed between versions: nothing certain to say
+    wanted, replicas = int(params["minAvailableReplicas"]), plan["min_target_replicas"]
+    if min_available_after(replicas, wanted) is not None:
+        return None
+    return ("min_available_replicas %d is not less than the %d replica(s) the target gives a moving segment, and Pinot "
+            "aborts a no-downtime rebalance then; set min_available_replicas lower, or downtime=true, to move the "
+            "table with downtime" % (wanted, replicas))
+
+
 def start_table(client, result, params, target, wait, deadline, stall_timeout=600.0, poll_interval=0.5,
                 follow_jobs=True, cancel_on_timeout=False, can_cancel=False, clock=time.monotonic, sleep=time.sleep,
                 abandoned_after=ABANDONED_AFTER_SECONDS):
@@ -197,6 +215,11 @@ def start_table(client, result, params, target, wait, deadline, stall_timeout=60
                                      deadline=deadline, stall_timeout=stall_timeout, poll_interval=poll_interval,
                                      follow_job=follow, clock=clock, sleep=sleep, abandoned_after=abandoned_after)
         if outcome["outcome"] != "abandoned" or restarts == RESTARTS:
+            break
+        aborts = pinot_aborts(params, result["plan"])
+        if aborts:  # started again, it would be aborted again
+            outcome = dict(outcome, message="%s. The likeliest: %s. Not started again (Pinot would abort it again)" % (
+                outcome["message"], aborts))
             break
         restarts += 1
         result["notes"].extend(outcome["notes"])

@@ -37,8 +37,14 @@ STATUS_GRACE_SECONDS = 15.0
 
 # Without a job to follow (Pinot before 1.0), a running rebalance writes its next ideal-state step within a
 # second or two of the external view catching up. Views that stay caught up, short of the target, this long
-# mean the controller no longer runs the rebalance: Pinot 0.11 forgets it when the controller restarts.
+# mean the controller no longer runs the rebalance, and Pinot has no job to say why.
 ABANDONED_AFTER_SECONDS = 30.0
+
+# Why a rebalance stops with nothing said, as seen on Pinot 0.11; never asserted, only listed.
+ABANDONED_CAUSES = ("Pinot aborted it (its controller log says why, for example \"Illegal config for "
+                    "minReplicasToKeepUpForNoDowntime\" when min_available_replicas is not less than the table's "
+                    "replication, or a timeout waiting for the external view), or the controller restarted (Pinot "
+                    "before 1.0 forgets a running rebalance then)")
 
 
 def read_views(client, table, table_type):
@@ -128,8 +134,9 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
             if caught_up and abandoned_after and now - caught_up_since >= abandoned_after:
                 return _outcome("abandoned", job, job_id, progress, notes, message=(
                     "the external view has served the ideal state for %.0f s but %d segments are not at their target "
-                    "yet: the controller is no longer running this rebalance (Pinot before 1.0 forgets a rebalance "
-                    "when the controller restarts)" % (now - caught_up_since, progress["ideal_state_pending"])))
+                    "yet: the rebalance stopped moving them and Pinot did not say why (there is no job to ask before "
+                    "Pinot 1.0). Likely causes: %s" % (now - caught_up_since, progress["ideal_state_pending"],
+                                                       ABANDONED_CAUSES)))
         said = _job_said(job["status"] if following and job else None)
         if unavailable_since is not None:
             said += "; the controller has not answered for %.0f s (last error: %s)" % (

@@ -26,7 +26,8 @@ description:
     the ideal state says. Without a job (Pinot older than 1.0) the ideal state must also have reached the
     target assignment of the dry run.
   - A rebalance that is already running for a table (Pinot 1.4 and newer answers HTTP 409) is followed instead
-    of failing; the start request is never sent twice.
+    of failing. The start request is not repeated on a connection error that may have reached the controller; it
+    is sent again only for a rebalance the controller stopped running (see O(stall_timeout)).
   - O(state=cancelled) cancels the running rebalances of the tables (Pinot 1.1 and newer).
   - Knobs that are not set are not sent, so Pinot's own default applies, except O(reassign_instances),
     O(include_consuming) and O(min_available_replicas), which this module always sends because Pinot's
@@ -207,9 +208,12 @@ options:
         segments. V(0) turns the stall check off.
       - A controller that does not answer, or answers 502, 503 or 504, while the task waits counts as no progress.
         The wait goes on (and says so in C(notes)) until the controller is back, bounded by this and O(wait_timeout).
-      - Before Pinot 1.0 a controller restart ends the rebalance it was running. When the external view has served
-        the ideal state for 30 seconds while segments are still short of their target, the task starts the
-        rebalance again (up to 3 times; C(restarts) counts them). From 1.1 on, Pinot's RebalanceChecker aborts a
+      - Before Pinot 1.0 a rebalance can stop without Pinot saying why (there is no job to ask): the controller
+        restarted, or Pinot aborted it. When the external view has served the ideal state for 30 seconds while
+        segments are still short of their target, the task starts the rebalance again (up to 3 times; C(restarts)
+        counts them), and its message lists the likely causes. It is not started again when Pinot's own rule says it
+        aborts it (O(min_available_replicas) of 0 or more and not less than the replicas a moving segment gets); the
+        message names that as the likeliest cause. From 1.1 on, Pinot's RebalanceChecker aborts a
         job whose heartbeat stopped, after O(heartbeat_timeout) (1 hour by default), and retries it; the task
         follows the retry if it comes within this timeout.
     type: int
@@ -368,7 +372,8 @@ tables:
       description:
         - V(planned) (check mode), V(not_started) (another table's dry run failed, so none was started), V(finished),
           V(not_waited) (O(wait=false)), V(failed), V(timeout), V(stalled),
-          V(abandoned) (the controller stopped running the rebalance and restarting it did not help),
+          V(abandoned) (the rebalance stopped without Pinot saying why, and starting it again did not help or would
+          not),
           V(cancelled) or V(nothing_to_cancel) (O(state=cancelled)).
       type: str
       sample: finished
@@ -393,6 +398,8 @@ tables:
         - What the dry run moves, computed from the ideal state and Pinot's target assignment; V(null) when
           Pinot returned no target.
         - C(servers) maps each server to C(before), C(after), C(add) and C(remove) segment counts.
+        - C(min_target_replicas) is the fewest replicas the target gives a segment that moves (V(null) when none
+          moves), which Pinot checks O(min_available_replicas) against.
       type: dict
       sample:
         servers:
@@ -405,6 +412,7 @@ tables:
         replicas_to_remove: 3
         servers_added: []
         servers_removed: [Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098]
+        min_target_replicas: 2
     summary:
       description: Pinot's C(rebalanceSummaryResult) (Pinot 1.4 and newer), else V(null).
       type: dict

@@ -358,6 +358,10 @@ def test_views_caught_up_short_of_the_target_mean_the_rebalance_was_abandoned():
     outcome = wait(client, fake_time, target=TARGET)
     assert outcome["outcome"] == "abandoned" and 32 <= fake_time.now < 70
     assert "1 segments are not at their target yet" in outcome["message"]
+    # Pinot said nothing: the message says so and lists the likely causes, asserting none.
+    assert "Pinot did not say why" in outcome["message"] and "Likely causes: Pinot aborted it" in outcome["message"]
+    assert "or the controller restarted" in outcome["message"]
+    assert "the controller is no longer running" not in outcome["message"]
 
 
 def test_views_caught_up_while_a_job_runs_are_not_abandoned():
@@ -471,7 +475,7 @@ def test_start_table_starts_an_abandoned_rebalance_again():
                    sleep=fake_time.sleep)
     assert result["outcome"] == "finished" and result["converged"] is True and result["restarts"] == 1
     assert client.posts == [{"reassignInstances": "true", "dryRun": "false"}] * 2
-    assert "no longer running this rebalance" in result["notes"][0] and "started it again (restart 1 of 3)" in result["notes"][0]
+    assert "Pinot did not say why" in result["notes"][0] and "started it again (restart 1 of 3)" in result["notes"][0]
 
 
 def test_start_table_gives_up_after_the_restarts():
@@ -482,7 +486,46 @@ def test_start_table_gives_up_after_the_restarts():
     rb.start_table(client, result, {}, None, True, 3600.0, clock=fake_time.clock, sleep=fake_time.sleep)
     assert result["outcome"] == "abandoned" and result["converged"] is False and result["restarts"] == rb.RESTARTS
     assert len(client.posts) == rb.RESTARTS + 1
-    assert "no longer running this rebalance" in result["message"]
+    assert "Pinot did not say why" in result["message"] and "Likely causes" in result["message"]
+
+
+ONE_REPLICA_BEFORE = {"s0": {A: "ONLINE"}, "s1": {D: "ONLINE"}}
+ONE_REPLICA_TARGET = {"s0": {A: "ONLINE"}, "s1": {C: "ONLINE"}}
+
+
+def test_plan_moves_knows_the_fewest_replicas_a_moving_segment_gets():
+    assert conv.plan_moves(BEFORE, TARGET)["min_target_replicas"] == 2
+    assert conv.plan_moves(ONE_REPLICA_BEFORE, ONE_REPLICA_TARGET)["min_target_replicas"] == 1
+    assert conv.plan_moves(BEFORE, BEFORE)["min_target_replicas"] is None  # nothing moves
+
+
+def test_a_rebalance_pinots_rule_aborts_is_not_restarted_and_the_rule_is_the_likely_cause():
+    """The real cluster: replication 1, min_available_replicas 1, Pinot 0.11 aborts in the background and says nothing
+    to the caller ("Illegal config for minReplicasToKeepUpForNoDowntime: 1 ... aborting the rebalance" in its log)."""
+    client = StartClient({"status": "IN_PROGRESS", "segmentAssignment": ONE_REPLICA_TARGET},
+                         views=[(ONE_REPLICA_BEFORE, ONE_REPLICA_BEFORE)])
+    fake_time = FakeTime()
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    result["plan"] = conv.plan_moves(ONE_REPLICA_BEFORE, ONE_REPLICA_TARGET)
+    rb.start_table(client, result, {"minAvailableReplicas": "1"}, ONE_REPLICA_TARGET, True, 3600.0,
+                   clock=fake_time.clock, sleep=fake_time.sleep)
+    assert result["outcome"] == "abandoned" and result["restarts"] == 0 and len(client.posts) == 1
+    assert "Pinot did not say why" in result["message"]
+    assert ("The likeliest: min_available_replicas 1 is not less than the 1 replica(s) the target gives a moving "
+            "segment, and Pinot aborts a no-downtime rebalance then") in result["message"]
+    assert "Not started again" in result["message"]
+    assert fake_time.now < 70
+
+
+@pytest.mark.parametrize("params", [{"minAvailableReplicas": "0"}, {"minAvailableReplicas": "1", "downtime": "true"}])
+def test_without_the_rule_applying_an_abandoned_rebalance_is_restarted(params):
+    client = StartClient({"status": "IN_PROGRESS", "segmentAssignment": ONE_REPLICA_TARGET},
+                         views=[(ONE_REPLICA_BEFORE, ONE_REPLICA_BEFORE)])
+    fake_time = FakeTime()
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    result["plan"] = conv.plan_moves(ONE_REPLICA_BEFORE, ONE_REPLICA_TARGET)
+    rb.start_table(client, result, params, ONE_REPLICA_TARGET, True, 3600.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    assert result["restarts"] == rb.RESTARTS and "The likeliest" not in result["message"]
 
 
 def test_run_parallel_keeps_order():

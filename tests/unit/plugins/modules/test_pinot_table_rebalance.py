@@ -289,6 +289,18 @@ def test_knob_of_pinot_14_detected_from_the_dry_run(run_module, cluster):
     assert posts(cluster, "true")[-1][2]["minimizeDataMovement"] == ["DISABLE"]
 
 
+@pytest.mark.parametrize("version", ["1.0", "1.4"])
+def test_pinots_abort_of_a_table_with_one_replica_is_reported_in_its_words(run_module, cluster, version):
+    RebalanceSim(cluster, version)
+    cluster.add_table("single_OFFLINE", {"single_0": on(S3)}, replication=1)
+    result = run_module(pinot_table_rebalance, args(cluster, table=["single"]))
+    (table,) = result["tables"]
+    assert result["failed"] is True and table["outcome"] == "failed" and table["status"] == "FAILED"
+    assert ("as FAILED: For rebalanceId: %s, Illegal config for minReplicasToKeepUpForNoDowntime: 1 for table: "
+            "single_OFFLINE, must be less than number of replicas: 1, aborting the rebalance" % table["job_id"]) in table["message"]
+    assert table["restarts"] == 0 and len(posts(cluster, "false")) == 1
+
+
 def test_an_empty_table_list_is_refused(run_module, cluster):
     RebalanceSim(cluster, "1.4")
     result = run_module(pinot_table_rebalance, args(cluster, table=[]))
