@@ -25,7 +25,7 @@ def run_parallel(client, items, worker, parallelism):
 
     def run(item):
         if getattr(local, "client", None) is None:
-            # TODO(merge): PinotClient.copy() is being added alongside; the fallback goes once it is there.
+            # PinotClient.copy() is being added alongside; this fallback goes once every client has it.
             local.client = client.copy() if hasattr(client, "copy") else client
         return worker(local.client, item)
 

@@ -16,8 +16,9 @@ description:
   - Rebalances one or more tables (or every table of a server tenant) so that their segments sit on the servers
     that carry the table's tenant tags, for example to move every segment off a server that was untagged before
     it is removed.
-  - Always asks Pinot for a dry run first, for every table; when one fails, no rebalance is started. The dry run is the plan (segments to add and remove per server,
-    Pinot's own summary and pre-checks where the controller has them); in check mode nothing else happens.
+  - Always asks Pinot for a dry run of every table first; when one fails, no rebalance is started. The dry run is
+    the plan (segments to add and remove per server, Pinot's own summary and pre-checks where the controller has
+    them); in check mode nothing else happens.
     When Pinot answers C(NO_OP), or its target assignment is the current ideal state (Pinot before 1.4 answers
     C(DONE) for that when O(reassign_instances=true)), the table is already balanced, so nothing is started and the
     task reports no change.
