@@ -75,7 +75,7 @@ options:
         default: "Server_{pod}.{service}.{namespace}.svc.{domain}_{port}"
   min_available_replicas:
     description:
-      - The O(pinotops.pinot.pinot_table_rebalance#module:min_available_replicas) the rebalance will use: replicas of
+      - The O(pinotops.pinot.pinot_table_rebalance#module:min_available_replicas) the rebalance will use, the replicas of
         every segment that stay serving while it moves; a negative value is the number of replicas that may be down at
         once. Same default as there.
       - Decides RV(tables[].moves_without_downtime) and RV(downtime_tables) by Pinot's rule. Pinot aborts a no-downtime

@@ -209,8 +209,8 @@ options:
         segments. V(0) turns the stall check off.
       - A controller that does not answer, or answers 502, 503 or 504, while the task waits counts as no progress.
         The wait goes on (and says so in C(notes)) until the controller is back, bounded by this and O(wait_timeout).
-      - Before Pinot 1.0 a rebalance can stop without Pinot saying why (there is no job to ask): the controller
-        restarted, or Pinot aborted it. When the external view has served the ideal state for 30 seconds while
+      - Before Pinot 1.0 a rebalance can stop without Pinot saying why (there is no job to ask), because the
+        controller restarted or Pinot aborted it. When the external view has served the ideal state for 30 seconds while
         segments are still short of their target, the task starts the rebalance again (up to 3 times; C(restarts)
         counts them), and its message lists the likely causes. It is not started again when Pinot's own rule says it
         aborts it (O(min_available_replicas) of 0 or more and not less than the replicas a moving segment gets); the
