@@ -17,16 +17,19 @@ import collections
 import itertools
 import re
 
-# Replica states that mean "this instance holds (or is loading) the segment".
-HOLDING_STATES = ("ONLINE", "CONSUMING")
+# Replica states that mean "this instance serves the segment".
+SERVING_STATES = ("ONLINE", "CONSUMING")
 
 
-def segments_by_instance(assignment, states=None):
-    """{instance: number of segments} of one table's assignment, counting replicas in `states` (all if None)."""
-    counts = {}
+def segments_by_instance(assignment, states=None, instances=None):
+    """{instance: number of segments} of one table's assignment, counting replicas in `states` (all if None).
+
+    With `instances`, only those, each present (0 when it holds nothing); without, every instance that holds some.
+    """
+    counts = dict((name, 0) for name in instances) if instances is not None else {}
     for replicas in assignment.values():
         for instance, state in replicas.items():
-            if states is None or state in states:
+            if (states is None or state in states) and (instances is None or instance in counts):
                 counts[instance] = counts.get(instance, 0) + 1
     return counts
 
@@ -138,7 +141,7 @@ def rename_servers(table, names):
     return renamed
 
 
-def holders_by_segment(assignment, segments, keys, states=HOLDING_STATES):
+def holders_by_segment(assignment, segments, keys, states=SERVING_STATES):
     """{segment: sorted instances in `states`} of the `segments` the assignment has such replicas of.
 
     `segments` are in natural order (the dict keeps it); `keys` are server_keys of the assignment.
@@ -176,7 +179,7 @@ def summary_of(servers_by_segment, keys):
     }
 
 
-def view_summary(assignment, states=HOLDING_STATES):
+def view_summary(assignment, states=SERVING_STATES):
     """What one view says about one typed table, counting replicas in `states`.
 
     Returns segment_count, segments_to_servers {segment: [servers]}, partitions_to_servers
@@ -185,11 +188,6 @@ def view_summary(assignment, states=HOLDING_STATES):
     """
     keys = server_keys(assignment)
     return summary_of(holders_by_segment(assignment, sorted(assignment, key=natural_key), keys, states), keys)
-
-
-def segments_in_states(assignment, states):
-    """{segment: [instances]} of the replicas in `states` (for example ERROR), only segments that have some."""
-    return holders_by_segment(assignment, sorted(assignment, key=natural_key), server_keys(assignment), states)
 
 
 def both_views(ideal_state, external_view):
@@ -206,7 +204,12 @@ def both_views(ideal_state, external_view):
 
 
 def below_replication(assigned, serving, replication=None):
-    """under_replicated from both views' holders_by_segment."""
+    """Segments the external view serves on fewer servers than they should be, from both views' holders_by_segment.
+
+    A segment should be served `replication` times (the table config's), or, when that is unknown, as often as the
+    ideal state assigns it. Segments the ideal state holds nowhere (all OFFLINE) are left out.
+    Returns {segment: {"expected": n, "serving": [servers]}}.
+    """
     found = {}
     for segment, servers in assigned.items():
         expected = replication or len(servers)
@@ -217,33 +220,17 @@ def below_replication(assigned, serving, replication=None):
 
 
 def differing(segments, assigned, serving):
-    """not_converged from both views' holders_by_segment and every segment of the table in natural order."""
+    """Segments whose serving servers differ between the ideal state and the external view.
+
+    From both views' holders_by_segment and every segment of the table in natural order; returns
+    {segment: {"ideal_state": [servers], "external_view": [servers]}}, empty when converged.
+    """
     found = {}
     for segment in segments:
         should, serves = assigned.get(segment, []), serving.get(segment, [])
         if should != serves:
             found[segment] = {"ideal_state": list(should), "external_view": list(serves)}
     return found
-
-
-def under_replicated(ideal_state, external_view, replication=None):
-    """Segments the external view serves on fewer servers than they should be.
-
-    A segment should be served `replication` times (the table config's), or, when that is unknown, as often
-    as the ideal state assigns it. Segments the ideal state holds nowhere (all OFFLINE) are left out.
-    Returns {segment: {"expected": n, "serving": [servers]}}.
-    """
-    _segments, _keys, assigned, serving = both_views(ideal_state, external_view)
-    return below_replication(assigned, serving, replication)
-
-
-def not_converged(ideal_state, external_view):
-    """Segments whose serving servers differ between the ideal state and the external view.
-
-    Returns {segment: {"ideal_state": [servers], "external_view": [servers]}}; empty when converged.
-    """
-    segments, _keys, assigned, serving = both_views(ideal_state, external_view)
-    return differing(segments, assigned, serving)
 
 
 def table_assignment(ideal_state, external_view, replication=None):

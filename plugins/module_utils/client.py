@@ -16,7 +16,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
 import json
-import random
 import re
 import time
 import traceback
@@ -26,6 +25,8 @@ try:
 except ImportError:  # pragma: no cover  (Python 2 is not supported; keeps sanity's import test quiet)
     from urllib import quote  # type: ignore  # pylint: disable=ungrouped-imports
     from urlparse import urlsplit, urlunsplit  # type: ignore
+
+from ansible_collections.pinotops.pinot.plugins.module_utils.backoff import backoff_delay
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -223,8 +224,7 @@ class PinotClient:
 
     def backoff(self, attempt):
         """Seconds to wait before retry number `attempt` (1-based): capped exponential, jittered."""
-        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
-        return random.uniform(ceiling / 2.0, ceiling)
+        return backoff_delay(attempt, self.backoff_base, self.backoff_max, jitter=True)
 
     def request(self, method, path, params=None, body=None, text=None, ok=(200,), retry=None, timeout=None):
         """Send one request; return (status, parsed body).

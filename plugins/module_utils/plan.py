@@ -18,6 +18,8 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 import re
 
+from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import segments_by_instance
+
 # The Helm chart's server ids: pinot.set.instance.id.to.hostname=true makes the id the pod's FQDN and netty port.
 HELM_INSTANCE_TEMPLATE = "Server_{pod}.{service}.{namespace}.svc.{domain}_{port}"
 
@@ -64,25 +66,48 @@ def table_server_tag(table_config):
     return "%s_%s" % (tenant, table_config.get("tableType"))
 
 
-def segments_on(assignment, instances):
-    """{instance: count} of the segments `instances` hold in one assignment ({segment: {instance: state}})."""
-    counts = dict((name, 0) for name in instances)
-    for replicas in assignment.values():
-        for name in replicas:
-            if name in counts:
-                counts[name] += 1
-    return counts
+def min_available_after(replicas, min_available_replicas):
+    """Replicas of a moving segment Pinot keeps serving in a no-downtime rebalance; None when Pinot aborts it.
+
+    Pinot's rule, TableRebalancer.rebalance (pinot-controller, org/apache/pinot/controller/helix/core/rebalance/
+    TableRebalancer.java; the same from 0.11 to 1.4 for a replication of 1 or more): `replicas` is the fewest replicas
+    the target assignment gives a segment to move. A minAvailableReplicas (minReplicasToKeepUpForNoDowntime) of 0 or
+    more that is not less than it fails the rebalance ("Illegal config for minReplicasToKeepUpForNoDowntime: 1 ... must
+    be less than number of replicas: 1, aborting the rebalance"); a negative one is how many replicas may be down at
+    once, so max(replicas + value, 0) stay up.
+    """
+    if min_available_replicas >= 0:
+        return None if min_available_replicas >= replicas else min_available_replicas
+    return max(replicas + min_available_replicas, 0)
 
 
-def plan_removal(removing, server_tags, tables, live):
+def downtime_reason(replication, min_available_replicas):
+    """None when a table of this replication moves without downtime under `min_available_replicas`, else why not."""
+    kept = min_available_after(replication, min_available_replicas)
+    if kept is None:
+        why = ("Pinot aborts its no-downtime rebalance, because min_available_replicas %d is not less than the "
+               "replication %d" % (min_available_replicas, replication))
+    elif kept <= 0:
+        why = ("min_available_replicas %d keeps none of the %d replicas of a moving segment serving: every replica may "
+               "move at once" % (min_available_replicas, replication))
+    else:
+        return None
+    if replication <= 1:
+        return "replication %d: a segment's only replica cannot keep serving while it moves (%s)" % (replication, why)
+    return why
+
+
+def plan_removal(removing, server_tags, tables, live, min_available_replicas=1):
     """Decide whether `removing` (server ids) can leave the cluster without lowering any table's replication.
 
     server_tags: {server id: [tags]} for every server Pinot knows.
     tables: {typed table: {"config": table config, "ideal_state": {segment: {instance: state}}}}.
     live: ids of the live instances.
-    Returns {"tables": [...], "problems": [...], "safe": bool}: one entry per table whose tag
+    min_available_replicas: what the rebalance will send (see min_available_after).
+    Returns {"tables": [...], "problems": [...], "safe": bool, "downtime_tables": [...]}: one entry per table whose tag
     a removed server carries or whose ideal state mentions one; a problem per table that
-    would keep fewer live, tagged servers than its replication.
+    would keep fewer live, tagged servers than its replication; the affected tables that cannot move without downtime
+    (each entry says why in downtime_reason). Whether those may go with downtime is the caller's decision.
     """
     removing = set(removing)
     affected = []
@@ -92,7 +117,7 @@ def plan_removal(removing, server_tags, tables, live):
         ideal_state = tables[table].get("ideal_state") or {}
         tag = table_server_tag(config)
         replication = table_replication(config)
-        held = dict((name, count) for name, count in segments_on(ideal_state, removing).items() if count)
+        held = dict((name, count) for name, count in segments_by_instance(ideal_state, instances=removing).items() if count)
         tagged = sorted(name for name, tags in server_tags.items() if tag in tags)
         if not held and not removing.intersection(tagged):
             continue
@@ -106,7 +131,9 @@ def plan_removal(removing, server_tags, tables, live):
             "servers_before": tagged,
             "servers_after": remaining,
             "live_servers_after": remaining_live,
+            "downtime_reason": downtime_reason(replication, min_available_replicas),
         }
+        entry["moves_without_downtime"] = entry["downtime_reason"] is None
         affected.append(entry)
         if len(remaining_live) < replication:
             problems.append(
@@ -114,4 +141,5 @@ def plan_removal(removing, server_tags, tables, live):
                     table, replication, tag, len(remaining_live), ", ".join(remaining_live) or "none",
                     "; not live: %s" % ", ".join(sorted(set(remaining) - set(remaining_live)))
                     if len(remaining) > len(remaining_live) else ""))
-    return {"tables": affected, "problems": problems, "safe": not problems}
+    return {"tables": affected, "problems": problems, "safe": not problems,
+            "downtime_tables": [entry["table"] for entry in affected if not entry["moves_without_downtime"]]}

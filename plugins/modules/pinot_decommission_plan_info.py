@@ -17,7 +17,8 @@ description:
     answers, before anything changes, what removing
     some servers would affect - which tables hold segments on them or are served by their tenant tags, and whether
     every such table keeps at least its replication on the live servers that remain in its tenant.
-  - The decommission role runs it as its preflight and refuses to start when RV(safe) is false.
+  - The decommission role runs it as its preflight and refuses to start when RV(safe) is false, or when a table in
+    RV(downtime_tables) was not allowed to move with downtime.
   - Read-only; runs the same in check mode.
 author:
   - pinotops maintainers (@pinotops)
@@ -29,7 +30,7 @@ options:
     description:
       - Ids of the servers to remove.
       - Ids Pinot does not know are listed in RV(missing); they hold nothing, so they do not make the plan unsafe.
-      - Exactly one of O(instances) and O(statefulset) is required.
+      - Exactly one of O(instances) and O(statefulset) is required. An empty list is refused.
     type: list
     elements: str
   statefulset:
@@ -72,6 +73,16 @@ options:
             (C(pinot.set.instance.id.to.hostname=true)); change it when C(pinot.server.instance.id) is customised.
         type: str
         default: "Server_{pod}.{service}.{namespace}.svc.{domain}_{port}"
+  min_available_replicas:
+    description:
+      - The O(pinotops.pinot.pinot_table_rebalance#module:min_available_replicas) the rebalance will use, the replicas of
+        every segment that stay serving while it moves; a negative value is the number of replicas that may be down at
+        once. Same default as there.
+      - Decides RV(tables[].moves_without_downtime) and RV(downtime_tables) by Pinot's rule. Pinot aborts a no-downtime
+        rebalance when a value of 0 or more is not less than the table's replication, and a value that leaves 0
+        replicas up lets every replica of a segment move at once.
+    type: int
+    default: 1
 notes:
   - A table's replication is C(segmentsConfig.replicasPerPartition) for realtime tables (when set), otherwise
     C(segmentsConfig.replication).
@@ -91,11 +102,18 @@ EXAMPLES = r"""
   ansible.builtin.assert:
     that: plan.safe
     fail_msg: "{{ plan.problems | join('; ') }}"
+
+- name: Refuse when a table cannot move without downtime
+  ansible.builtin.assert:
+    that: plan.downtime_tables | length == 0
+    fail_msg: "{{ plan.tables | rejectattr('moves_without_downtime') | map(attribute='downtime_reason') | join('; ') }}"
 """
 
 RETURN = r"""
 safe:
-  description: Whether every affected table keeps its replication on the live servers that remain.
+  description:
+    - Whether every affected table keeps its replication on the live servers that remain.
+    - It does not look at downtime while the segments move; see RV(downtime_tables).
   returned: always
   type: bool
   sample: true
@@ -139,6 +157,19 @@ tables:
       description: The live ones among RV(tables[].servers_after).
       type: list
       elements: str
+    moves_without_downtime:
+      description:
+        - Whether Pinot can move the table's segments while every one keeps at least one replica serving, under
+          O(min_available_replicas).
+        - False when the replication is 1, when Pinot would abort the no-downtime rebalance (O(min_available_replicas)
+          of 0 or more and not less than the replication), or when O(min_available_replicas) leaves 0 replicas serving.
+      type: bool
+      sample: true
+    downtime_reason:
+      description: Why RV(tables[].moves_without_downtime) is false; V(null) when it is true.
+      type: str
+      sample: "replication 1: a segment's only replica cannot keep serving while it moves (Pinot aborts its no-downtime
+        rebalance, because min_available_replicas 1 is not less than the replication 1)"
     servers_to_partitions:
       description:
         - Per server, the partitions it serves now as the external view says (replicas C(ONLINE) or C(CONSUMING)),
@@ -146,6 +177,14 @@ tables:
         - The decommission role reports it as the map before the removal.
       type: dict
       sample: {"Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098": [0, 1]}
+downtime_tables:
+  description:
+    - The affected tables (RV(tables[].table)) that cannot be moved without downtime under O(min_available_replicas),
+      each with its reason in RV(tables[].downtime_reason).
+  returned: always
+  type: list
+  elements: str
+  sample: [airlineStats_OFFLINE]
 instances:
   description: The servers asked about, as Pinot knows them.
   returned: always
@@ -179,6 +218,7 @@ missing:
   sample: []
 """
 
+from ansible_collections.pinotops.pinot.plugins.module_utils.args import empty_list_message
 from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import view_summary
 from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, instance_type, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
@@ -231,21 +271,25 @@ def main():
                 port=dict(type="int", default=8098),
                 instance_template=dict(type="str", default="Server_{pod}.{service}.{namespace}.svc.{domain}_{port}"),
             )),
+            min_available_replicas=dict(type="int", default=1),
         ),
         mutually_exclusive=[("instances", "statefulset")],
         required_one_of=[("instances", "statefulset")],
         supports_check_mode=True,
     )
+    empty = empty_list_message(module.params, {"instances": "name at least one server id, or use statefulset"})
+    if empty:
+        module.fail_json(msg=empty)
     try:
         server_tags, tables, live = read_cluster(module.client)
     except PinotError as exc:
         module.fail_from_error(exc, msg="Could not read the cluster to plan the removal")
-    wanted = module.params["instances"] or targets_of(module, module.params["statefulset"], server_tags)
+    wanted = module.params["instances"] if module.params["instances"] is not None else targets_of(module, module.params["statefulset"], server_tags)
     not_servers = [name for name in wanted if instance_type(name) != "server"]
     if not_servers:
         module.fail_json(msg="instances must be server ids (Server_...); not servers: %s" % ", ".join(not_servers))
     present = [name for name in wanted if name in server_tags]
-    plan = plan_removal(present, server_tags, tables, live)
+    plan = plan_removal(present, server_tags, tables, live, module.params["min_available_replicas"])
     try:
         for entry in plan["tables"]:
             table_type = split_table_name(entry["table"])[1]
@@ -258,6 +302,7 @@ def main():
         held = sum(entry["segments_on_removed"].get(name, 0) for entry in plan["tables"])
         instances.append({"name": name, "live": name in live, "tags": server_tags[name], "segments": held})
     module.exit_json(changed=False, safe=plan["safe"], problems=plan["problems"], tables=plan["tables"],
+                     downtime_tables=plan["downtime_tables"],
                      instances=instances, targets=wanted, missing=sorted(set(wanted) - set(present)))
 
 

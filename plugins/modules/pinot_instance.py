@@ -177,6 +177,7 @@ waited:
 
 import time
 
+from ansible_collections.pinotops.pinot.plugins.module_utils.backoff import backoff_delays
 from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, instance_type
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
 from ansible_collections.pinotops.pinot.plugins.module_utils.instances import (
@@ -219,17 +220,15 @@ def drop_blockers(client, name):
 
 def wait_until_not_live(client, name, timeout):
     """Poll the live instances with backoff until `name` is gone from them; returns seconds waited, or None on timeout."""
-    clock = time.time
-    start = clock()
+    start = time.monotonic()  # not the wall clock, which NTP may move while we wait
     deadline = start + timeout
-    pause = POLL_FIRST
+    pauses = backoff_delays(POLL_FIRST, POLL_MAX)
     while name in client.live_instances():
-        remaining = deadline - clock()
+        remaining = deadline - time.monotonic()
         if remaining <= 0:
             return None
-        time.sleep(min(pause, remaining))
-        pause = min(pause * 2, POLL_MAX)
-    return round(clock() - start, 1)
+        time.sleep(min(next(pauses), remaining))
+    return round(time.monotonic() - start, 1)
 
 
 def ensure_absent(module, client, name, config, result):

@@ -143,11 +143,8 @@ task_names:
   sample: [RetentionManager, SegmentStatusChecker, RealtimeSegmentValidationManager]
 """
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import (
-    PinotError,
-    existing_table_names,
-    split_table_name,
-)
+from ansible_collections.pinotops.pinot.plugins.module_utils.args import typed_table_names
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
 
 
@@ -179,8 +176,8 @@ def parse_reply(reply):
 
 def resolve_table(client, table, table_type):
     """The one typed table name the task runs for, checked to exist (raises PinotError)."""
-    raw, _typed_as = split_table_name(table)
-    found = existing_table_names(table, table_type, client.get_table_config(raw))
+    raw = split_table_name(table)[0]
+    found = typed_table_names([table], table_type, {raw: client.get_table_config(raw)})
     if len(found) > 1:
         raise PinotError("More than one table matches Table '%s'. Matching names: [%s]" % (table, ", ".join(found)),
                          hint="Set table_type (OFFLINE or REALTIME), or give the typed name")

@@ -32,7 +32,8 @@ options:
   table:
     description:
       - Only these tables, each raw (V(events), both types if it is hybrid) or typed (V(events_REALTIME)).
-      - Without it (or with an empty list), every table.
+      - Without it, every table. An empty list is refused, so that a list a template left empty does not turn into
+        every table.
     type: list
     elements: str
   table_type:
@@ -58,7 +59,8 @@ options:
 notes:
   - A replica counts as served when its state is C(ONLINE) or C(CONSUMING); the other states appear only in
     RV(tables.error_segments), RV(tables.offline_segments) and RV(tables.under_replicated).
-  - Reads three endpoints per raw table (table config, ideal state, external view).
+  - Reads three endpoints per raw table (table config, ideal state, external view); without O(table), lists the
+    tables first (two calls).
 """
 
 EXAMPLES = r"""
@@ -187,33 +189,27 @@ from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import (
     short_server_names,
     table_assignment,
 )
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import (
-    TABLE_TYPES,
-    PinotError,
-    existing_table_names,
-    split_table_name,
-)
+from ansible_collections.pinotops.pinot.plugins.module_utils.args import empty_list_message, resolve_tables, typed_table_names
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
 from ansible_collections.pinotops.pinot.plugins.module_utils.plan import table_replication
 
 
 def read_tables(client, tables, table_type):
-    """Yield (typed name, table config, ideal state, external view) of the tables asked for (all when none are).
+    """Yield (typed name, table config, ideal state, external view) of the tables asked for (all when None).
 
-    One raw table is read as the caller asks for the next, so only its views are held, not every table's.
+    One raw table is read as the caller asks for the next, so only its views are held, not every table's. Named
+    tables are resolved from their configs, which are read anyway: three reads per raw table, no listing.
     """
-    asked = {}  # raw name -> the arguments naming it
-    for table in tables or []:
+    asked = {}  # raw name -> the arguments naming it, or the typed names listed
+    for table in resolve_tables(client, None, table_type) if tables is None else tables:
         asked.setdefault(split_table_name(table)[0], []).append(table)
-    for raw in sorted(asked or client.list_tables()):
+    for raw in sorted(asked):
         configs = client.get_table_config(raw)
-        if asked:
-            typed_names = []
-            for table in asked[raw]:
-                typed_names.extend(name for name in existing_table_names(table, table_type, configs)
-                                   if name not in typed_names)
-        else:  # a table dropped since the listing is simply left out
-            typed_names = [raw + "_" + kind for kind in TABLE_TYPES if kind in configs and table_type in (None, kind)]
+        if tables is None:  # a table dropped since the listing is simply left out
+            typed_names = [typed for typed in asked[raw] if split_table_name(typed)[1] in configs]
+        else:
+            typed_names = typed_table_names(asked[raw], table_type, {raw: configs})
         if not typed_names:
             continue
         ideal_state, external_view = client.ideal_state(raw), client.external_view(raw)
@@ -244,6 +240,9 @@ def main():
         supports_check_mode=True,
     )
     client, params = module.client, module.params
+    empty = empty_list_message(params, {"table": "name at least one table, or leave table out for every table"})
+    if empty:
+        module.fail_json(msg=empty)
     # Each table is summarised as soon as it is read and its views dropped: all tables' views at once can be
     # larger than the memory of the host. Short names need every server first, so they are put in at the end.
     tables, problems, servers = {}, [], set()

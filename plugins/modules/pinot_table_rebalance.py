@@ -16,8 +16,9 @@ description:
   - Rebalances one or more tables (or every table of a server tenant) so that their segments sit on the servers
     that carry the table's tenant tags, for example to move every segment off a server that was untagged before
     it is removed.
-  - Always asks Pinot for a dry run first. The dry run is the plan (segments to add and remove per server,
-    Pinot's own summary and pre-checks where the controller has them); in check mode nothing else happens.
+  - Always asks Pinot for a dry run of every table first; when one fails, no rebalance is started. The dry run is
+    the plan (segments to add and remove per server, Pinot's own summary and pre-checks where the controller has
+    them); in check mode nothing else happens.
     When Pinot answers C(NO_OP), or its target assignment is the current ideal state (Pinot before 1.4 answers
     C(DONE) for that when O(reassign_instances=true)), the table is already balanced, so nothing is started and the
     task reports no change.
@@ -26,7 +27,8 @@ description:
     the ideal state says. Without a job (Pinot older than 1.0) the ideal state must also have reached the
     target assignment of the dry run.
   - A rebalance that is already running for a table (Pinot 1.4 and newer answers HTTP 409) is followed instead
-    of failing; the start request is never sent twice.
+    of failing. The start request is not repeated on a connection error that may have reached the controller; it
+    is sent again only for a rebalance the controller stopped running (see O(stall_timeout)).
   - O(state=cancelled) cancels the running rebalances of the tables (Pinot 1.1 and newer).
   - Knobs that are not set are not sent, so Pinot's own default applies, except O(reassign_instances),
     O(include_consuming) and O(min_available_replicas), which this module always sends because Pinot's
@@ -52,7 +54,7 @@ options:
     description:
       - Tables to rebalance, raw (V(events)) or with type (V(events_REALTIME)).
       - A raw name of a hybrid table means both its OFFLINE and REALTIME halves unless O(table_type) is set.
-      - Exactly one of O(table) and O(tenant) is required.
+      - Exactly one of O(table) and O(tenant) is required. An empty list is refused.
     type: list
     elements: str
   tenant:
@@ -207,9 +209,12 @@ options:
         segments. V(0) turns the stall check off.
       - A controller that does not answer, or answers 502, 503 or 504, while the task waits counts as no progress.
         The wait goes on (and says so in C(notes)) until the controller is back, bounded by this and O(wait_timeout).
-      - Before Pinot 1.0 a controller restart ends the rebalance it was running. When the external view has served
-        the ideal state for 30 seconds while segments are still short of their target, the task starts the
-        rebalance again (up to 3 times; C(restarts) counts them). From 1.1 on, Pinot's RebalanceChecker aborts a
+      - Before Pinot 1.0 a rebalance can stop without Pinot saying why (there is no job to ask), because the
+        controller restarted or Pinot aborted it. When the external view has served the ideal state for 30 seconds while
+        segments are still short of their target, the task starts the rebalance again (up to 3 times; C(restarts)
+        counts them), and its message lists the likely causes. It is not started again when Pinot's own rule says it
+        aborts it (O(min_available_replicas) of 0 or more and not less than the replicas a moving segment gets); the
+        message names that as the likeliest cause. From 1.1 on, Pinot's RebalanceChecker aborts a
         job whose heartbeat stopped, after O(heartbeat_timeout) (1 hour by default), and retries it; the task
         follows the retry if it comes within this timeout.
     type: int
@@ -359,13 +364,17 @@ tables:
       type: bool
       sample: false
     changed:
-      description: Whether this table was (or in check mode would be) rebalanced or cancelled.
+      description:
+        - Whether a rebalance of this table was started (or followed, when one was already running) or cancelled; in
+          check mode, whether one would be.
       type: bool
       sample: true
     outcome:
       description:
-        - V(planned) (check mode), V(finished), V(not_waited) (O(wait=false)), V(failed), V(timeout), V(stalled),
-          V(abandoned) (the controller stopped running the rebalance and restarting it did not help),
+        - V(planned) (check mode), V(not_started) (another table's dry run failed, so none was started), V(finished),
+          V(not_waited) (O(wait=false)), V(failed), V(timeout), V(stalled),
+          V(abandoned) (the rebalance stopped without Pinot saying why, and starting it again did not help or would
+          not),
           V(cancelled) or V(nothing_to_cancel) (O(state=cancelled)).
       type: str
       sample: finished
@@ -390,6 +399,8 @@ tables:
         - What the dry run moves, computed from the ideal state and Pinot's target assignment; V(null) when
           Pinot returned no target.
         - C(servers) maps each server to C(before), C(after), C(add) and C(remove) segment counts.
+        - C(min_target_replicas) is the fewest replicas the target gives a segment that moves (V(null) when none
+          moves), which Pinot checks O(min_available_replicas) against.
       type: dict
       sample:
         servers:
@@ -402,6 +413,7 @@ tables:
         replicas_to_remove: 3
         servers_added: []
         servers_removed: [Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098]
+        min_target_replicas: 2
     summary:
       description: Pinot's C(rebalanceSummaryResult) (Pinot 1.4 and newer), else V(null).
       type: dict
@@ -447,8 +459,11 @@ msg:
 
 import time
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, existing_table_names, split_table_name
+from ansible_collections.pinotops.pinot.plugins.module_utils.args import empty_list_message, resolve_tables
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
+from ansible_collections.pinotops.pinot.plugins.module_utils.convergence import progress_line
+from ansible_collections.pinotops.pinot.plugins.module_utils.parallel import run_parallel
 from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance import (
     FEATURE_CANCEL,
     FEATURE_JOB_STATUS,
@@ -459,13 +474,11 @@ from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance import (
     knobs_needing,
     new_table_result,
     plan_table,
-    progress_line,
     rebalance_params,
-    run_parallel,
-    running_job_ids,
     start_table,
     unsupported_knobs_message,
 )
+from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_jobs import running_job_ids
 
 PROBLEM_OUTCOMES = ("failed", "timeout", "stalled", "abandoned")
 
@@ -480,25 +493,6 @@ def knob_spec():
     spec["min_available_replicas"]["default"] = 1
     spec["minimize_data_movement"]["choices"] = ["enable", "disable", "default"]
     return spec
-
-
-def resolve_tables(client, params):
-    """[(typed name, type)] the task is about; PinotError when a table does not exist."""
-    wanted_type = params["table_type"]
-    if params["tenant"]:
-        names = client.tenant_tables(params["tenant"])
-        return [(name, split_table_name(name)[1]) for name in names
-                if split_table_name(name)[1] and (not wanted_type or split_table_name(name)[1] == wanted_type)]
-    # Listings, not a config read per table only to learn which types it has.
-    types_of = {}
-    for typed, kind in client.typed_tables():
-        types_of.setdefault(split_table_name(typed)[0], []).append(kind)
-    found = []
-    for table in params["table"]:
-        for name in existing_table_names(table, wanted_type, types_of.get(split_table_name(table)[0], [])):
-            if name not in [typed for typed, _kind in found]:
-                found.append((name, split_table_name(name)[1]))
-    return found
 
 
 def table_line(result):
@@ -561,6 +555,9 @@ def main():
         supports_check_mode=True,
     )
     client, params = module.client, module.params
+    empty = empty_list_message(params, {"table": "name at least one table, or use tenant"})
+    if empty:
+        module.fail_json(msg=empty)
     for option in ("wait_timeout", "parallelism"):
         if params[option] < 1:
             module.fail_json(msg="%s must be 1 or more, got %s" % (option, params[option]))
@@ -570,7 +567,8 @@ def main():
     deadline = started + params["wait_timeout"]
 
     try:
-        targets = resolve_tables(client, params)
+        targets = [(name, split_table_name(name)[1])
+                   for name in resolve_tables(client, params["table"], params["table_type"], params["tenant"])]
     except PinotError as exc:
         module.fail_from_error(exc, msg="Cannot rebalance %s" % (params["table"] or "tenant %s" % params["tenant"]))
     if not targets:
@@ -596,7 +594,7 @@ def main():
     query = rebalance_params(params)
     target_of = {}
 
-    def plan_worker(item):
+    def plan_worker(client, item):
         table, table_type = item
         try:
             result, target, has_summary = plan_table(client, table, table_type, query)
@@ -610,20 +608,23 @@ def main():
             result["outcome"] = "planned"
         return result, has_summary
 
-    planned = run_parallel(targets, plan_worker, params["parallelism"])
+    planned = run_parallel(client, targets, plan_worker, params["parallelism"])
     results = [result for result, _has in planned]
     answered = [has for result, has in planned if result["outcome"] == "planned" and result["status"] != "IN_PROGRESS"]
     if knobs_needing(params, FEATURE_SUMMARY) and answered and not any(answered):
         module.fail_json(msg="Cannot rebalance: " + unsupported_knobs_message(params, FEATURE_SUMMARY), tables=results)
-    for result in results:
-        result["changed"] = (result["outcome"] == "planned" and result["status"] in ("DONE", "IN_PROGRESS")
-                             and not result["already_balanced"])
     planning_failed = [r for r in results if r["outcome"] == "failed"]
+    for result in results:
+        # In check mode, what would change; otherwise nothing has yet, and nothing will when a dry run failed.
+        result["changed"] = (module.check_mode and result["outcome"] == "planned"
+                             and result["status"] in ("DONE", "IN_PROGRESS") and not result["already_balanced"])
+        if planning_failed and not module.check_mode and result["outcome"] == "planned":
+            result["outcome"] = "not_started"
 
     if module.check_mode or planning_failed:
-        finish(module, results, started)
+        finish(module, results, started, nothing_started=bool(planning_failed) and not module.check_mode)
 
-    def start_worker(result):
+    def start_worker(client, result):
         if result["already_balanced"]:
             result.update(outcome="finished", converged=True, changed=False)
             return result
@@ -635,19 +636,21 @@ def main():
         except PinotError as exc:
             return failed_table(result, exc, "rebalance of %s failed" % result["table"])
 
-    results = run_parallel(results, start_worker, params["parallelism"])
+    results = run_parallel(client, results, start_worker, params["parallelism"])
     finish(module, results, started)
 
 
-def finish(module, results, started):
+def finish(module, results, started, nothing_started=False):
+    """Exit with every table's result; `changed` says whether anything was (in check mode: would be) started."""
     changed = any(r["changed"] for r in results)
     problems = [r for r in results if r["outcome"] in PROBLEM_OUTCOMES]
     msg = "; ".join(table_line(r) for r in results)
     extra = {"diff": diff_of(results)} if module._diff else {}
     if problems:
-        module.fail_json(msg="Rebalance did not complete for %d of %d tables after %d s: %s" % (
-            len(problems), len(results), time.monotonic() - started, "; ".join(table_line(r) for r in problems)),
-            changed=changed, tables=results, **extra)
+        module.fail_json(msg="Rebalance did not complete for %d of %d tables after %d s%s: %s" % (
+            len(problems), len(results), time.monotonic() - started,
+            " (nothing was started: every dry run must succeed first)" if nothing_started else "",
+            "; ".join(table_line(r) for r in problems)), changed=changed, tables=results, **extra)
     module.exit_json(changed=changed, tables=results, msg=msg, **extra)
 
 

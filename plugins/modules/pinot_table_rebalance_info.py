@@ -29,7 +29,8 @@ options:
   table:
     description:
       - Tables to report on, raw (both halves of a hybrid table) or with type.
-      - Exactly one of O(table) and O(tenant) is required.
+      - Exactly one of O(table) and O(tenant) is required. An empty list is refused (it would check nothing, and
+        RV(done) would be true at once).
     type: list
     elements: str
   tenant:
@@ -45,9 +46,9 @@ options:
     description:
       - Server instance ids that should end up holding nothing (for example a server being removed); their
         remaining segments are counted per table, and RV(done) waits for them to reach zero.
+      - An empty list is refused; leave the option out when no server is to be emptied.
     type: list
     elements: str
-    default: []
 """
 
 EXAMPLES = r"""
@@ -120,15 +121,13 @@ tables:
       sample: {"Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098": {"ideal_state": 2, "external_view": 3}}
 """
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, existing_table_names, split_table_name
+from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import segments_by_instance
+from ansible_collections.pinotops.pinot.plugins.module_utils.args import empty_list_message, resolve_tables
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
-from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance import (
-    convergence,
-    job_view,
-    progress_line,
-    read_views,
-    rebalance_jobs,
-)
+from ansible_collections.pinotops.pinot.plugins.module_utils.convergence import convergence, progress_line
+from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_jobs import job_view, rebalance_jobs
+from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_wait import read_views
 
 
 def latest_job(client, table, table_type):
@@ -147,16 +146,12 @@ def latest_job(client, table, table_type):
     return job
 
 
-def held_by(view, server):
-    return sum(1 for replicas in view.values() if server in replicas)
-
-
 def report(client, table, table_type, servers):
     ideal, external = read_views(client, table, table_type)
     progress = convergence(ideal, external)
     job = latest_job(client, table, table_type)
-    on_servers = dict((server, {"ideal_state": held_by(ideal, server), "external_view": held_by(external, server)})
-                      for server in servers)
+    in_ideal, in_external = segments_by_instance(ideal, instances=servers), segments_by_instance(external, instances=servers)
+    on_servers = dict((server, {"ideal_state": in_ideal[server], "external_view": in_external[server]}) for server in servers)
     done = (progress["external_view_pending"] == 0 and not (job and job["status"] == "IN_PROGRESS")
             and not any(counts["ideal_state"] or counts["external_view"] for counts in on_servers.values()))
     return {"table": table, "table_type": table_type, "done": done, "progress": progress, "job": job,
@@ -177,23 +172,21 @@ def main():
             table=dict(type="list", elements="str"),
             tenant=dict(type="str"),
             table_type=dict(type="str", choices=["OFFLINE", "REALTIME"]),
-            servers=dict(type="list", elements="str", default=[]),
+            servers=dict(type="list", elements="str"),
         ),
         mutually_exclusive=[("table", "tenant")],
         required_one_of=[("table", "tenant")],
         supports_check_mode=True,
     )
     client, params = module.client, module.params
+    # An empty list checks nothing, so `done` would be true at once and an until: loop would pass.
+    empty = empty_list_message(params, {"table": "name at least one table, or use tenant",
+                                        "servers": "name the servers that should end up holding nothing, or leave servers out"})
+    if empty:
+        module.fail_json(msg=empty)
     try:
-        if params["tenant"]:
-            names = [name for name in client.tenant_tables(params["tenant"])
-                     if split_table_name(name)[1] and (not params["table_type"] or split_table_name(name)[1] == params["table_type"])]
-        else:
-            names = []
-            for table in params["table"]:
-                existing = client.get_table_config(split_table_name(table)[0]).keys()
-                names.extend(name for name in existing_table_names(table, params["table_type"], existing) if name not in names)
-        tables = [report(client, name, split_table_name(name)[1], params["servers"]) for name in names]
+        names = resolve_tables(client, params["table"], params["table_type"], params["tenant"])
+        tables = [report(client, name, split_table_name(name)[1], params["servers"] or []) for name in names]
     except PinotError as exc:
         module.fail_from_error(exc, msg="Could not read the rebalance progress of %s" % (
             params["table"] or "tenant %s" % params["tenant"]))

@@ -138,7 +138,8 @@ class RebalanceSim:
 
     def status_reply(self, job):
         stats = {"status": job["status"], "startTimeMs": job["submitted"], "timeToFinishInSeconds": 0,
-                 "completionStatusMsg": None if job["status"] == "IN_PROGRESS" else "job %s" % job["status"].lower(),
+                 "completionStatusMsg": None if job["status"] == "IN_PROGRESS" else
+                 job.get("message") or "job %s" % job["status"].lower(),
                  "initialToTargetStateConvergence": {"_segmentsMissing": 0, "_segmentsToRebalance": 1}}
         if self.since("1.4"):
             stats["rebalanceProgressStatsOverall"] = {"totalSegmentsToBeAdded": 2, "totalRemainingSegmentsToBeAdded": 1,
@@ -205,11 +206,19 @@ class RebalanceSim:
                                                         "segment assignment, ExternalView might not reach the target "
                                                         "segment assignment yet)")
             else:
-                if self.since("1.0"):
-                    self.start_job(typed, target, job_id=reply["jobId"])
-                else:
-                    self.start_job(typed, target)
+                job = self.start_job(typed, target, job_id=reply.get("jobId"))
                 reply.update(status="IN_PROGRESS", description="In progress, check controller logs for updates")
+                # TableRebalancer's check, in the background after the answer: the fewest replicas the target gives a
+                # moving segment against minAvailableReplicas (Pinot's default 1 before 1.4, -1 from 1.4).
+                moving = [seg for seg in target if set(target[seg]) != set(current.get(seg) or {})]
+                replicas = min(len(target[seg]) for seg in moving) if moving else None
+                wanted = int((query.get("minAvailableReplicas") or ["-1" if self.since("1.4") else "1"])[0])
+                if replicas is not None and wanted >= 0 and wanted >= replicas:
+                    # 0.11 has no job to tell: the rebalance silently never moves; 1.0+ marks the job FAILED.
+                    job["message"] = ("For rebalanceId: %s, Illegal config for minReplicasToKeepUpForNoDowntime: %d for "
+                                      "table: %s, must be less than number of replicas: %d, aborting the rebalance"
+                                      % (job["job_id"], wanted, typed, replicas))
+                    self._set_status(job, "FAILED")
             if pre_checks:
                 reply["preChecksResult"] = {"isMinimizeDataMovement": {"preCheckStatus": "PASS", "message": "ok"}}
             if self.since("1.4"):

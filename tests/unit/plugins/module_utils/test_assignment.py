@@ -31,6 +31,14 @@ OFFLINE_IS = {
 }
 
 
+def test_segments_by_instance():
+    view = {"s0": {"a": "ONLINE", "b": "ONLINE"}, "s1": {"b": "CONSUMING"}, "s2": {"b": "OFFLINE", "c": "ERROR"}}
+    assert assignment.segments_by_instance(view) == {"a": 1, "b": 3, "c": 1}
+    assert assignment.segments_by_instance(view, assignment.SERVING_STATES) == {"a": 1, "b": 2}
+    assert assignment.segments_by_instance(view, instances=["b", "d"]) == {"b": 3, "d": 0}
+    assert assignment.segments_by_instance(view, ("ERROR",), instances=["c"]) == {"c": 1}
+
+
 @pytest.mark.parametrize("segment, partition", [
     ("events__0__0__20260101T0000Z", 0),
     ("events__12__345__20260101T0000Z", 12),
@@ -140,18 +148,18 @@ def test_replication_above_the_assignment_is_under_replicated():
 def test_without_replication_the_ideal_state_sets_the_expectation():
     ideal_state = {"seg_0": {S0: "ONLINE", S1: "ONLINE", S2: "ONLINE"}}
     external_view = {"seg_0": {S0: "ONLINE", S1: "ONLINE"}}
-    assert assignment.under_replicated(ideal_state, external_view) == {"seg_0": {"expected": 3, "serving": [S0, S1]}}
+    assert assignment.table_assignment(ideal_state, external_view)["under_replicated"] == {"seg_0": {"expected": 3, "serving": [S0, S1]}}
 
 
 def test_segments_offline_in_the_ideal_state_are_not_expected_anywhere():
     ideal_state = {"seg_0": {S0: "OFFLINE", S1: "OFFLINE"}}
-    assert assignment.under_replicated(ideal_state, {}, 2) == {}
+    assert assignment.table_assignment(ideal_state, {}, 2)["under_replicated"] == {}
 
 
 def test_moving_segment_is_not_converged():
     ideal_state = {"seg_0": {S0: "ONLINE", S2: "ONLINE"}}
     external_view = {"seg_0": {S0: "ONLINE", S1: "ONLINE"}}
-    assert assignment.not_converged(ideal_state, external_view) == {
+    assert assignment.table_assignment(ideal_state, external_view)["not_converged"] == {
         "seg_0": {"ideal_state": [S0, S2], "external_view": [S0, S1]}}
 
 
@@ -225,13 +233,9 @@ def test_table_assignment_is_the_same_as_before():
     assert in_order(assignment.table_assignment(MIXED_IS, MIXED_EV, 2)) == in_order(MIXED_TABLE)
 
 
-def test_each_part_alone_is_the_same_as_in_the_table():
+def test_each_view_alone_is_the_same_as_in_the_table():
     assert in_order(assignment.view_summary(MIXED_IS)) == in_order(MIXED_TABLE["ideal_state"])
     assert in_order(assignment.view_summary(MIXED_EV)) == in_order(MIXED_TABLE["external_view"])
-    assert in_order(assignment.under_replicated(MIXED_IS, MIXED_EV, 2)) == in_order(MIXED_TABLE["under_replicated"])
-    assert in_order(assignment.segments_in_states(MIXED_EV, ("ERROR",))) == in_order(MIXED_TABLE["error_segments"])
-    assert in_order(assignment.segments_in_states(MIXED_EV, ("OFFLINE",))) == in_order(MIXED_TABLE["offline_segments"])
-    assert in_order(assignment.not_converged(MIXED_IS, MIXED_EV)) == in_order(MIXED_TABLE["not_converged"])
 
 
 def test_servers_lists_a_server_whatever_the_state_of_its_replicas():

@@ -10,8 +10,9 @@ __metaclass__ = type  # pylint: disable=invalid-name
 import pytest
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.plan import (
+    downtime_reason,
+    min_available_after,
     plan_removal,
-    segments_on,
     statefulset_instances,
     table_replication,
     table_server_tag,
@@ -45,11 +46,6 @@ def test_table_replication(config, expected):
 def test_table_server_tag():
     assert table_server_tag(realtime(tenant="Gold")) == "Gold_REALTIME"
     assert table_server_tag({"tableType": "OFFLINE"}) == "DefaultTenant_OFFLINE"
-
-
-def test_segments_on():
-    assignment = {"s0": {"a": "ONLINE", "b": "ONLINE"}, "s1": {"b": "CONSUMING"}}
-    assert segments_on(assignment, ["b", "c"]) == {"b": 2, "c": 0}
 
 
 def four_servers():
@@ -98,7 +94,55 @@ def test_drained_server_affects_nothing():
     servers["s3"] = ["server_untagged"]
     tables = {"stats_OFFLINE": {"config": offline(), "ideal_state": {"x": {"s0": "ONLINE", "s1": "ONLINE"}}}}
     plan = plan_removal(["s3"], servers, tables, live=set(servers))
-    assert plan == {"tables": [], "problems": [], "safe": True}
+    assert plan == {"tables": [], "problems": [], "safe": True, "downtime_tables": []}
+
+
+@pytest.mark.parametrize("replicas, wanted, kept", [
+    (1, 1, None),  # the real cluster's abort: "must be less than number of replicas: 1"
+    (2, 1, 1),
+    (3, 1, 1),
+    (2, 2, None),
+    (3, 0, 0),
+    (1, 0, 0),
+    (3, -1, 2),  # negative: how many may be down at once
+    (2, -1, 1),
+    (1, -1, 0),
+    (2, -5, 0),
+])
+def test_min_available_after_is_pinots_rule(replicas, wanted, kept):
+    assert min_available_after(replicas, wanted) == kept
+
+
+@pytest.mark.parametrize("replication, wanted, reason", [
+    (2, 1, None),
+    (3, -1, None),
+    (1, 1, "replication 1: a segment's only replica cannot keep serving while it moves (Pinot aborts its no-downtime "
+           "rebalance, because min_available_replicas 1 is not less than the replication 1)"),
+    (1, -1, "replication 1: a segment's only replica cannot keep serving while it moves (min_available_replicas -1 "
+            "keeps none of the 1 replicas of a moving segment serving: every replica may move at once)"),
+    (2, 2, "Pinot aborts its no-downtime rebalance, because min_available_replicas 2 is not less than the replication 2"),
+    (2, 0, "min_available_replicas 0 keeps none of the 2 replicas of a moving segment serving: every replica may move "
+           "at once"),
+    (2, -2, "min_available_replicas -2 keeps none of the 2 replicas of a moving segment serving: every replica may "
+            "move at once"),
+])
+def test_downtime_reason(replication, wanted, reason):
+    assert downtime_reason(replication, wanted) == reason
+
+
+def test_tables_that_cannot_move_without_downtime_are_named():
+    servers = four_servers()
+    tables = {"events_REALTIME": {"config": realtime("2"), "ideal_state": {"e": {"s0": "ONLINE", "s3": "ONLINE"}}},
+              "single_OFFLINE": {"config": offline("1"), "ideal_state": {"x": {"s3": "ONLINE"}}}}
+    plan = plan_removal(["s3"], servers, tables, live=set(servers))
+    assert plan["safe"] and plan["downtime_tables"] == ["single_OFFLINE"]
+    events, single = plan["tables"]
+    assert events["moves_without_downtime"] is True and events["downtime_reason"] is None
+    assert single["moves_without_downtime"] is False and single["downtime_reason"].startswith("replication 1:")
+    strict = plan_removal(["s3"], servers, tables, live=set(servers), min_available_replicas=2)
+    assert strict["downtime_tables"] == ["events_REALTIME", "single_OFFLINE"]
+    assert plan_removal(["s3"], servers, tables, live=set(servers), min_available_replicas=-1)["downtime_tables"] == [
+        "single_OFFLINE"]
 
 
 HELM = dict(service="pinot-server-headless", namespace="pinot-quickstart", domain="cluster.local", port=8098)

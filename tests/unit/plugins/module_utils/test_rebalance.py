@@ -9,10 +9,16 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 import itertools
 import json
+import threading
 
 import pytest
 
+from ansible_collections.pinotops.pinot.plugins.module_utils import convergence as conv
+from ansible_collections.pinotops.pinot.plugins.module_utils import parallel as par
 from ansible_collections.pinotops.pinot.plugins.module_utils import rebalance as rb
+from ansible_collections.pinotops.pinot.plugins.module_utils import rebalance_jobs as rj
+from ansible_collections.pinotops.pinot.plugins.module_utils import rebalance_wait as rw
+from ansible_collections.pinotops.pinot.plugins.module_utils.backoff import backoff_delays
 from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError
 
 A, B, C, D = "Server_a_8098", "Server_b_8098", "Server_c_8098", "Server_d_8098"
@@ -42,46 +48,46 @@ def test_knobs_by_feature_and_message():
 
 
 def test_plan_moves_per_server():
-    plan = rb.plan_moves(BEFORE, TARGET)
+    plan = conv.plan_moves(BEFORE, TARGET)
     assert plan["servers"][D] == {"before": 2, "after": 0, "add": 0, "remove": 2}
     assert plan["servers"][C] == {"before": 0, "after": 2, "add": 2, "remove": 0}
     assert plan["servers"][A] == {"before": 2, "after": 2, "add": 0, "remove": 0}
     assert (plan["segments_to_move"], plan["replicas_to_add"], plan["replicas_to_remove"]) == (2, 2, 2)
     assert plan["servers_removed"] == [D] and plan["servers_added"] == [C]
-    assert rb.plan_moves(BEFORE, BEFORE)["segments_to_move"] == 0
+    assert conv.plan_moves(BEFORE, BEFORE)["segments_to_move"] == 0
 
 
 def test_plan_ignores_segments_created_or_deleted_in_between():
-    plan = rb.plan_moves(dict(BEFORE, new={A: "CONSUMING"}), dict(TARGET, gone={C: "ONLINE"}))
+    plan = conv.plan_moves(dict(BEFORE, new={A: "CONSUMING"}), dict(TARGET, gone={C: "ONLINE"}))
     assert plan["replicas_to_add"] == 2 and A in plan["servers"] and plan["servers"][A]["before"] == 2
 
 
 def test_convergence_needs_target_and_external_view():
-    converged = rb.convergence(TARGET, TARGET, TARGET)
+    converged = conv.convergence(TARGET, TARGET, TARGET)
     assert (converged["converged"], converged["segments"], converged["remaining_replicas"]) == (3, 3, 0)
     # Ideal state not moved yet: the external view matches it, but that is not the end.
-    before = rb.convergence(BEFORE, BEFORE, TARGET)
+    before = conv.convergence(BEFORE, BEFORE, TARGET)
     assert before["converged"] == 1 and before["ideal_state_pending"] == 2 and before["external_view_pending"] == 0
     assert before["remaining_replicas"] == 4 and before["not_converged"] == ["s0", "s1"]
     # Ideal state at the target, external view still loading on C and dropping from D.
-    moving = rb.convergence(TARGET, BEFORE, TARGET)
+    moving = conv.convergence(TARGET, BEFORE, TARGET)
     assert moving["ideal_state_pending"] == 0 and moving["external_view_pending"] == 2 and moving["converged"] == 1
     assert moving["percent_converged"] == 33.3
 
 
 def test_convergence_replica_being_dropped_and_errors():
     external = {"s0": {A: "ONLINE", C: "ONLINE", D: "OFFLINE"}, "s1": {B: "ONLINE", C: "ERROR"}, "s2": TARGET["s2"]}
-    progress = rb.convergence(TARGET, external)
+    progress = conv.convergence(TARGET, external)
     assert progress["error_segments"] == ["s1"] and progress["error_count"] == 1
     assert progress["converged"] == 2  # an OFFLINE leftover is not serving; s1 is in ERROR
     external["s0"][D] = "ONLINE"
-    assert rb.convergence(TARGET, external)["converged"] == 1
+    assert conv.convergence(TARGET, external)["converged"] == 1
 
 
 def test_convergence_offline_in_ideal_state_and_empty_table():
     ideal = {"s0": {A: "OFFLINE", B: "ONLINE"}}
-    assert rb.convergence(ideal, {"s0": {B: "ONLINE"}})["converged"] == 1
-    assert rb.convergence({}, {})["percent_converged"] == 100.0
+    assert conv.convergence(ideal, {"s0": {B: "ONLINE"}})["converged"] == 1
+    assert conv.convergence({}, {})["percent_converged"] == 100.0
 
 
 def test_job_view_and_jobs_listing():
@@ -90,10 +96,10 @@ def test_job_view_and_jobs_listing():
                                                                                "totalRemainingSegmentsToConverge": 2}},
              "timeElapsedSinceStartInSeconds": 25,
              "tableRebalanceContext": {"jobId": "j1_2", "originalJobId": "j1", "attemptId": 2}}
-    view = rb.job_view(reply)
+    view = rj.job_view(reply)
     assert view["status"] == "IN_PROGRESS" and view["original_job_id"] == "j1" and view["attempt"] == 2
     assert view["segments_to_add"] == 6 and view["remaining_segments_to_converge"] == 2
-    assert rb.job_view({"tableRebalanceProgressStats": {"status": "DONE"}})["attempt"] is None
+    assert rj.job_view({"tableRebalanceProgressStats": {"status": "DONE"}})["attempt"] is None
 
     def meta(job_id, status, original, attempt, submitted):
         return {"jobId": job_id, "jobType": "TABLE_REBALANCE", "submissionTimeMs": str(submitted),
@@ -102,30 +108,33 @@ def test_job_view_and_jobs_listing():
 
     jobs = {"j1": meta("j1", "FAILED", "j1", 1, 100), "j1_2": meta("j1_2", "IN_PROGRESS", "j1", 2, 200),
             "old": meta("old", "DONE", "old", 1, 50), "reload": {"jobId": "reload", "jobType": "RELOAD_SEGMENT"}}
-    assert [job["job_id"] for job in rb.rebalance_jobs(jobs)] == ["j1_2", "j1", "old"]
-    assert rb.find_retry(jobs, "j1", 1) == "j1_2"
-    assert rb.find_retry(jobs, "j1", 2) is None and rb.find_retry(jobs, "old", 1) is None
-    assert rb.running_job_ids(jobs) == ["j1_2"]
+    assert [job["job_id"] for job in rj.rebalance_jobs(jobs)] == ["j1_2", "j1", "old"]
+    assert rj.find_retry(jobs, "j1", 1) == "j1_2"
+    assert rj.find_retry(jobs, "j1", 2) is None and rj.find_retry(jobs, "old", 1) is None
+    assert rj.running_job_ids(jobs) == ["j1_2"]
     # Pinot 1.0 has no REBALANCE_CONTEXT: every job is its own original, attempt 1.
-    assert rb.rebalance_jobs({"x": {"jobId": "x", "REBALANCE_PROGRESS_STATS": "{\"status\": \"DONE\"}"}})[0]["attempt"] == 1
+    assert rj.rebalance_jobs({"x": {"jobId": "x", "REBALANCE_PROGRESS_STATS": "{\"status\": \"DONE\"}"}})[0]["attempt"] == 1
 
 
 def test_job_id_from_409():
     message = ("Rebalance job is already in progress for table: events_OFFLINE, jobId: 3f1c9a0e-5d1b-4c55-9a53-0d7f5c2b9e11. "
                "Please wait for the job to complete or cancel it before starting a new one.")
-    assert rb.job_id_from_conflict(message) == "3f1c9a0e-5d1b-4c55-9a53-0d7f5c2b9e11"
-    assert rb.job_id_from_conflict("..., jobId: abc_2. Please") == "abc_2"
-    assert rb.job_id_from_conflict("something else") is None and rb.job_id_from_conflict(None) is None
+    assert rj.job_id_from_conflict(message) == "3f1c9a0e-5d1b-4c55-9a53-0d7f5c2b9e11"
+    assert rj.job_id_from_conflict("..., jobId: abc_2. Please") == "abc_2"
+    assert rj.job_id_from_conflict("something else") is None and rj.job_id_from_conflict(None) is None
 
 
 def test_poll_schedule_backs_off_and_caps():
-    assert list(itertools.islice(rb.poll_delays(2.0), 8)) == [2.0, 3.0, 4.5, 6.75, 10.125, 15.1875, 22.78125, 30.0]
-    assert list(itertools.islice(rb.poll_delays(45.0), 2)) == [45.0, 45.0]
+    def delays(first):
+        return backoff_delays(first, rw.POLL_CAP_SECONDS, rw.POLL_FACTOR)
+
+    assert list(itertools.islice(delays(2.0), 8)) == [2.0, 3.0, 4.5, 6.75, 10.125, 15.1875, 22.78125, 30.0]
+    assert list(itertools.islice(delays(45.0), 2)) == [45.0, 45.0]
 
 
 def test_progress_line():
-    progress = rb.convergence(TARGET, BEFORE, TARGET)
-    assert rb.progress_line("t_OFFLINE", progress, "IN_PROGRESS") == "t_OFFLINE: 1/3 segments converged (33.3%), job IN_PROGRESS"
+    progress = conv.convergence(TARGET, BEFORE, TARGET)
+    assert conv.progress_line("t_OFFLINE", progress, "IN_PROGRESS") == "t_OFFLINE: 1/3 segments converged (33.3%), job IN_PROGRESS"
 
 
 # ---- the waiting loop, with a scripted client and fake time -----------------------------------------
@@ -191,14 +200,14 @@ class ScriptedClient:
 def wait(client, fake_time, **kwargs):
     kwargs.setdefault("deadline", 3600.0)
     kwargs.setdefault("poll_interval", 2.0)  # the timings below count from a 2 s first poll
-    return rb.wait_for_rebalance(client, "t_OFFLINE", "OFFLINE", clock=fake_time.clock, sleep=fake_time.sleep, **kwargs)
+    return rw.wait_for_rebalance(client, "t_OFFLINE", "OFFLINE", clock=fake_time.clock, sleep=fake_time.sleep, **kwargs)
 
 
 def test_first_poll_comes_after_half_a_second_by_default():
     """A table that moves in seconds is seen done within a second of it, not at the next 2 s poll."""
     client = ScriptedClient([(BEFORE, BEFORE), (TARGET, BEFORE), (TARGET, TARGET)])
     fake_time = FakeTime()
-    outcome = rb.wait_for_rebalance(client, "t_OFFLINE", "OFFLINE", target=TARGET, deadline=3600.0,
+    outcome = rw.wait_for_rebalance(client, "t_OFFLINE", "OFFLINE", target=TARGET, deadline=3600.0,
                                     clock=fake_time.clock, sleep=fake_time.sleep)
     assert outcome["outcome"] == "finished" and fake_time.sleeps == [0.5, 0.75]
 
@@ -349,6 +358,10 @@ def test_views_caught_up_short_of_the_target_mean_the_rebalance_was_abandoned():
     outcome = wait(client, fake_time, target=TARGET)
     assert outcome["outcome"] == "abandoned" and 32 <= fake_time.now < 70
     assert "1 segments are not at their target yet" in outcome["message"]
+    # Pinot said nothing: the message says so and lists the likely causes, asserting none.
+    assert "Pinot did not say why" in outcome["message"] and "Likely causes: Pinot aborted it" in outcome["message"]
+    assert "or the controller restarted" in outcome["message"]
+    assert "the controller is no longer running" not in outcome["message"]
 
 
 def test_views_caught_up_while_a_job_runs_are_not_abandoned():
@@ -360,9 +373,9 @@ def test_views_caught_up_while_a_job_runs_are_not_abandoned():
 
 def test_error_replicas_to_reset_are_those_the_target_assigns():
     external = {"s0": {A: "ONLINE", C: "ERROR"}, "s1": {B: "ONLINE", D: "ERROR"}, "s2": {A: "ERROR", B: "ONLINE"}}
-    assert rb.error_replicas_to_reset(external, TARGET) == [("s0", C), ("s2", A)]  # D is not in s1's target
-    assert rb.error_replicas_to_reset(external, TARGET, done=[("s0", C)]) == [("s2", A)]
-    assert rb.error_replicas_to_reset(external, None) == []
+    assert conv.error_replicas_to_reset(external, TARGET) == [("s0", C), ("s2", A)]  # D is not in s1's target
+    assert conv.error_replicas_to_reset(external, TARGET, done=[("s0", C)]) == [("s2", A)]
+    assert conv.error_replicas_to_reset(external, None) == []
 
 
 def test_a_replica_that_failed_to_load_is_reset_once():
@@ -425,8 +438,8 @@ def test_start_table_names_a_dead_server_the_stuck_segments_wait_for():
 
 def test_servers_not_live():
     stuck = {"s0": {"ideal_state": {A: "ONLINE", C: "ONLINE"}}, "s1": {"ideal_state": {B: "OFFLINE", D: "ONLINE"}}}
-    assert rb.servers_not_live(stuck, [A]) == [C, D]
-    assert rb.servers_not_live(stuck, [A, C, D]) == []
+    assert conv.servers_not_live(stuck, [A]) == [C, D]
+    assert conv.servers_not_live(stuck, [A, C, D]) == []
 
 
 def test_start_table_cannot_cancel_on_old_controller():
@@ -462,7 +475,7 @@ def test_start_table_starts_an_abandoned_rebalance_again():
                    sleep=fake_time.sleep)
     assert result["outcome"] == "finished" and result["converged"] is True and result["restarts"] == 1
     assert client.posts == [{"reassignInstances": "true", "dryRun": "false"}] * 2
-    assert "no longer running this rebalance" in result["notes"][0] and "started it again (restart 1 of 3)" in result["notes"][0]
+    assert "Pinot did not say why" in result["notes"][0] and "started it again (restart 1 of 3)" in result["notes"][0]
 
 
 def test_start_table_gives_up_after_the_restarts():
@@ -473,9 +486,77 @@ def test_start_table_gives_up_after_the_restarts():
     rb.start_table(client, result, {}, None, True, 3600.0, clock=fake_time.clock, sleep=fake_time.sleep)
     assert result["outcome"] == "abandoned" and result["converged"] is False and result["restarts"] == rb.RESTARTS
     assert len(client.posts) == rb.RESTARTS + 1
-    assert "no longer running this rebalance" in result["message"]
+    assert "Pinot did not say why" in result["message"] and "Likely causes" in result["message"]
+
+
+ONE_REPLICA_BEFORE = {"s0": {A: "ONLINE"}, "s1": {D: "ONLINE"}}
+ONE_REPLICA_TARGET = {"s0": {A: "ONLINE"}, "s1": {C: "ONLINE"}}
+
+
+def test_plan_moves_knows_the_fewest_replicas_a_moving_segment_gets():
+    assert conv.plan_moves(BEFORE, TARGET)["min_target_replicas"] == 2
+    assert conv.plan_moves(ONE_REPLICA_BEFORE, ONE_REPLICA_TARGET)["min_target_replicas"] == 1
+    assert conv.plan_moves(BEFORE, BEFORE)["min_target_replicas"] is None  # nothing moves
+
+
+def test_a_rebalance_pinots_rule_aborts_is_not_restarted_and_the_rule_is_the_likely_cause():
+    """The real cluster: replication 1, min_available_replicas 1, Pinot 0.11 aborts in the background and says nothing
+    to the caller ("Illegal config for minReplicasToKeepUpForNoDowntime: 1 ... aborting the rebalance" in its log)."""
+    client = StartClient({"status": "IN_PROGRESS", "segmentAssignment": ONE_REPLICA_TARGET},
+                         views=[(ONE_REPLICA_BEFORE, ONE_REPLICA_BEFORE)])
+    fake_time = FakeTime()
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    result["plan"] = conv.plan_moves(ONE_REPLICA_BEFORE, ONE_REPLICA_TARGET)
+    rb.start_table(client, result, {"minAvailableReplicas": "1"}, ONE_REPLICA_TARGET, True, 3600.0,
+                   clock=fake_time.clock, sleep=fake_time.sleep)
+    assert result["outcome"] == "abandoned" and result["restarts"] == 0 and len(client.posts) == 1
+    assert "Pinot did not say why" in result["message"]
+    assert ("The likeliest: min_available_replicas 1 is not less than the 1 replica(s) the target gives a moving "
+            "segment, and Pinot aborts a no-downtime rebalance then") in result["message"]
+    assert "Not started again" in result["message"]
+    assert fake_time.now < 70
+
+
+@pytest.mark.parametrize("params", [{"minAvailableReplicas": "0"}, {"minAvailableReplicas": "1", "downtime": "true"}])
+def test_without_the_rule_applying_an_abandoned_rebalance_is_restarted(params):
+    client = StartClient({"status": "IN_PROGRESS", "segmentAssignment": ONE_REPLICA_TARGET},
+                         views=[(ONE_REPLICA_BEFORE, ONE_REPLICA_BEFORE)])
+    fake_time = FakeTime()
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    result["plan"] = conv.plan_moves(ONE_REPLICA_BEFORE, ONE_REPLICA_TARGET)
+    rb.start_table(client, result, params, ONE_REPLICA_TARGET, True, 3600.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    assert result["restarts"] == rb.RESTARTS and "The likeliest" not in result["message"]
 
 
 def test_run_parallel_keeps_order():
-    assert rb.run_parallel([3, 1, 2], lambda x: x * 2, 2) == [6, 2, 4]
-    assert rb.run_parallel([3], lambda x: x * 2, 4) == [6]
+    assert par.run_parallel(None, [3, 1, 2], lambda client, x: x * 2, 2) == [6, 2, 4]
+    assert par.run_parallel(None, [3], lambda client, x: x * 2, 4) == [6]
+
+
+class CopyableClient:
+    """A client whose copy() (same settings, its own session) records the thread that asked for it."""
+
+    def __init__(self, copies=None):
+        self.copies = copies if copies is not None else []
+
+    def copy(self):
+        twin = CopyableClient(self.copies)
+        self.copies.append((threading.current_thread().name, twin))
+        return twin
+
+
+def test_run_parallel_gives_each_worker_thread_its_own_client():
+    client = CopyableClient()
+    barrier = threading.Barrier(2, timeout=10)
+
+    def worker(own, item):
+        barrier.wait()  # both threads run at once, so each has asked for its client
+        return item, threading.current_thread().name, own
+
+    results = par.run_parallel(client, [1, 2], worker, 2)
+    assert [item for item, _thread, _client in results] == [1, 2]
+    assert len(set(thread for _item, thread, _client in results)) == 2
+    assert sorted((thread, id(own)) for _item, thread, own in results) == sorted((thread, id(twin)) for thread, twin in client.copies)
+    assert all(own is not client for _item, _thread, own in results)
+    # One at a time, the worker gets the client itself.
+    assert par.run_parallel(client, [1], lambda own, item: own, 2) == [client]

@@ -79,3 +79,28 @@ def test_statefulset_scale_up_is_refused(run_module, fake):
     result = run_module(pinot_decommission_plan_info, {"controller_url": fake.url,
                                                        "statefulset": {"replicas": 5, "current_replicas": 4}})
     assert result["failed"] and "only lowers the replica count" in result["msg"]
+
+
+def test_an_empty_instance_list_is_refused(run_module, fake):
+    with_events_table(fake)
+    result = run_module(pinot_decommission_plan_info, {"controller_url": fake.url, "instances": []})
+    assert result["failed"] is True
+    assert result["msg"] == "instances is an empty list; name at least one server id, or use statefulset"
+
+
+def test_tables_that_cannot_move_without_downtime(run_module, fake):
+    """The real cluster's case: a replication-1 table on the server to remove; Pinot would abort its rebalance."""
+    with_events_table(fake)
+    fake.add_table("single_OFFLINE", {"single_0": {server_id(3): "ONLINE"}}, replication=1)
+    result = run_module(pinot_decommission_plan_info, {"controller_url": fake.url, "instances": [server_id(3)]})
+    assert result["safe"] is True and result["downtime_tables"] == ["single_OFFLINE"]
+    events, single = result["tables"]
+    assert (events["table"], events["moves_without_downtime"], events["downtime_reason"]) == ("events_REALTIME", True, None)
+    assert single["table"] == "single_OFFLINE" and single["moves_without_downtime"] is False
+    assert "Pinot aborts its no-downtime rebalance, because min_available_replicas 1" in single["downtime_reason"]
+    relaxed = run_module(pinot_decommission_plan_info, {"controller_url": fake.url, "instances": [server_id(3)],
+                                                        "min_available_replicas": -1})
+    assert relaxed["downtime_tables"] == ["single_OFFLINE"]
+    strict = run_module(pinot_decommission_plan_info, {"controller_url": fake.url, "instances": [server_id(3)],
+                                                       "min_available_replicas": 2})
+    assert strict["downtime_tables"] == ["events_REALTIME", "single_OFFLINE"]

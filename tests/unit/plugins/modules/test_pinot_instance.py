@@ -127,7 +127,7 @@ def test_wait_not_live_then_drop(run_module, cluster, monkeypatch):
 def test_wait_not_live_times_out_without_dropping(run_module, cluster, monkeypatch):
     drain(cluster, server_id(3))
     now = [1000.0]
-    monkeypatch.setattr(pinot_instance.time, "time", lambda: now[0])
+    monkeypatch.setattr(pinot_instance.time, "monotonic", lambda: now[0])
     monkeypatch.setattr(pinot_instance.time, "sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
     result = run_module(pinot_instance, args(cluster, state="absent", wait_not_live=True, wait_timeout=20))
     assert result["failed"] is True and result["changed"] is False

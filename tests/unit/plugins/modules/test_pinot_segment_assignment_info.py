@@ -73,7 +73,6 @@ def test_one_table_per_view_uses_three_reads(run_module, cluster):
     ("events_OFFLINE", None, ["events_OFFLINE"]),
     ("events_OFFLINE", "OFFLINE", ["events_OFFLINE"]),
     (None, "OFFLINE", ["events_OFFLINE", "stats_OFFLINE"]),
-    ([], None, ["events_OFFLINE", "events_REALTIME", "stats_OFFLINE"]),
     (["events_REALTIME", "stats_OFFLINE"], None, ["events_REALTIME", "stats_OFFLINE"]),
     (["events_REALTIME", "events"], None, ["events_OFFLINE", "events_REALTIME"]),
     (["events", "stats"], "OFFLINE", ["events_OFFLINE", "stats_OFFLINE"]),
@@ -211,3 +210,10 @@ def test_short_names_without_segments(run_module, cluster):
     view = result["tables"]["events_REALTIME"]["ideal_state"]
     assert "segments_to_servers" not in view
     assert view["partitions_to_servers"]["3"] == ["pinot-server-0", "pinot-server-3"]
+
+
+def test_an_empty_table_list_is_refused_and_no_table_means_every_table(run_module, cluster):
+    result = run(run_module, cluster, table=[])
+    assert result["failed"] is True
+    assert result["msg"] == "table is an empty list; name at least one table, or leave table out for every table"
+    assert sorted(run(run_module, cluster)["tables"]) == ["events_OFFLINE", "events_REALTIME", "stats_OFFLINE"]

@@ -10,7 +10,7 @@ __metaclass__ = type  # pylint: disable=invalid-name
 import pytest
 
 from ansible_collections.pinotops.pinot.plugins.modules import pinot_table_rebalance, pinot_table_rebalance_info
-from ansible_collections.pinotops.pinot.tests.unit.fake_controller import Reply, server_id
+from ansible_collections.pinotops.pinot.tests.unit.fake_controller import Reply, error, server_id
 from ansible_collections.pinotops.pinot.tests.unit.fake_rebalance import RebalanceSim
 
 S0, S1, S2, S3 = (server_id(i) for i in range(4))
@@ -287,6 +287,43 @@ def test_knob_of_pinot_14_detected_from_the_dry_run(run_module, cluster):
     assert result["changed"] is True
     assert posts(cluster, "true")[-1][2]["batchSizePerServer"] == ["10"]
     assert posts(cluster, "true")[-1][2]["minimizeDataMovement"] == ["DISABLE"]
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.4"])
+def test_pinots_abort_of_a_table_with_one_replica_is_reported_in_its_words(run_module, cluster, version):
+    RebalanceSim(cluster, version)
+    cluster.add_table("single_OFFLINE", {"single_0": on(S3)}, replication=1)
+    result = run_module(pinot_table_rebalance, args(cluster, table=["single"]))
+    (table,) = result["tables"]
+    assert result["failed"] is True and table["outcome"] == "failed" and table["status"] == "FAILED"
+    assert ("as FAILED: For rebalanceId: %s, Illegal config for minReplicasToKeepUpForNoDowntime: 1 for table: "
+            "single_OFFLINE, must be less than number of replicas: 1, aborting the rebalance" % table["job_id"]) in table["message"]
+    assert table["restarts"] == 0 and len(posts(cluster, "false")) == 1
+
+
+def test_an_empty_table_list_is_refused(run_module, cluster):
+    RebalanceSim(cluster, "1.4")
+    result = run_module(pinot_table_rebalance, args(cluster, table=[]))
+    assert result["failed"] is True and result["msg"] == "table is an empty list; name at least one table, or use tenant"
+    assert cluster.calls("POST") == []
+    info = run_module(pinot_table_rebalance_info, {"controller_url": cluster.url, "table": []})
+    assert info["failed"] is True and "done" not in info
+    assert info["msg"] == "table is an empty list; name at least one table, or use tenant"
+    info = run_module(pinot_table_rebalance_info, {"controller_url": cluster.url, "table": ["stats"], "servers": []})
+    assert info["failed"] is True and "done" not in info
+    assert info["msg"] == ("servers is an empty list; name the servers that should end up holding nothing, or leave "
+                           "servers out")
+
+
+def test_a_failed_dry_run_starts_nothing_and_changes_nothing(run_module, cluster):
+    RebalanceSim(cluster, "1.4")
+    cluster.fail_next("POST", "^/tables/events_OFFLINE/rebalance$", error(500, "Failed to rebalance table: events_OFFLINE"))
+    result = run_module(pinot_table_rebalance, args(cluster, table=["events", "stats"]))
+    assert result["failed"] is True and result["changed"] is False
+    assert posts(cluster, "false") == []
+    assert [(t["table"], t["outcome"], t["changed"]) for t in result["tables"]] == [
+        ("events_OFFLINE", "failed", False), ("events_REALTIME", "not_started", False), ("stats_OFFLINE", "not_started", False)]
+    assert "nothing was started" in result["msg"]
 
 
 def test_bad_numbers(run_module, cluster):
