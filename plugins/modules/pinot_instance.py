@@ -52,7 +52,9 @@ options:
         external view, but it stays in the ideal state; disabling does not move data.
       - V(queries_disabled) / V(queries_enabled) stop or restart brokers routing queries to a B(server) while it keeps
         running. Only Pinot versions newer than 1.5 have them; on older controllers V(queries_disabled) fails with a
-        clear message (and V(queries_enabled) is already the case).
+        clear message (and V(queries_enabled) is already the case). The module tells from the controller's API listing
+        (C(GET /swagger.json)) before sending anything; where that cannot be read, a refused write says it and changes
+        nothing, and check mode warns that it cannot tell.
       - V(present) registers the instance if Pinot does not know it (C(POST /instances)), from O(host), O(port),
         O(type) and O(tags); these default to what the id says (C(<Type>_<host>_<port>)). An existing instance is
         left as it is (manage its tags with M(pinotops.pinot.pinot_instance_tags)).
