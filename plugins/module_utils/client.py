@@ -178,12 +178,12 @@ def hint_for_status(status, credentials=None):
     sent = " Sent: %s." % credentials if credentials else ""
     if status == 401:
         return ("The controller requires authentication and did not accept the request: the credentials were missing "
-                "or refused.%s Check them." % sent)
+                "or refused.%s Check the credentials." % sent)
     if status == 403:
         # Pinot 0.11 answers a wrong password with 403 too: the same status as a missing permission.
         return ("Pinot answers 403 both when it refuses the credentials (a wrong password, for example) and when the "
-                "user lacks the permission this call needs; it does not say which.%s Check the password or token "
-                "first, then the user's permissions." % sent)
+                "user lacks the permission this call needs; it does not say which.%s Check the credentials (password "
+                "or token) first, then the user's permissions." % sent)
     if status in RETRY_STATUSES:
         return "The controller (or a proxy in front of it) is unavailable; check that it is running and reachable"
     return None

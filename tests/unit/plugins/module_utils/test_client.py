@@ -175,6 +175,7 @@ def test_auth_failure_hint(fake, status):
         assert "both when it refuses the credentials" in text and "lacks the permission" in text
     else:
         assert "credentials were missing or refused" in text
+    assert "Check the credentials" in text
     assert "wrong-pw" not in text + repr(caught.value.to_result())
 
 
