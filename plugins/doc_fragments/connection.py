@@ -70,14 +70,22 @@ options:
     default: 30
   retries:
     description:
-      - How many times a read or an idempotent write is tried again after a connection error or a
-        HTTP 502, 503 or 504, with capped exponential backoff and jitter.
+      - How many times connecting to a controller URL is tried again (a connection refused, a name that does not resolve,
+        a connect timeout), with capped exponential backoff; nothing was sent then, so this holds for every request.
+      - Also how many more rounds over the controller URLs a read or an idempotent write gets after a HTTP 502, 503 or
+        504, or an answer that broke off, with capped exponential backoff and jitter.
       - A request that starts work (a rebalance, a periodic task run) is never sent twice, unless it provably never
-        reached a controller.
+        reached a controller; then it goes to the next URL of O(controller_url).
+      - A controller URL that answered is asked first from then on.
     type: int
     default: 3
 notes:
   - Requires the Python C(requests) library on the host that runs the module.
+  - When the controller refuses the credentials (HTTP 401, or 403, which Pinot also answers to a wrong password), the
+    message names the user and where each credential came from (an option or a C(PINOT_*) variable), never a password
+    or token.
+  - Which optional endpoints a controller has (they differ between Pinot versions) is learnt by reading its API listing
+    (C(GET /swagger.json)) or other reads, never by sending a write to probe.
 """
 
     # For read-only modules: the action group plus check mode and diff mode as a reader has them.

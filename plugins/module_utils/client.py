@@ -20,17 +20,17 @@ import re
 import time
 import traceback
 
-try:
-    from urllib.parse import quote, urlsplit, urlunsplit
-except ImportError:  # pragma: no cover  (Python 2 is not supported; keeps sanity's import test quiet)
-    from urllib import quote  # type: ignore  # pylint: disable=ungrouped-imports
-    from urlparse import urlsplit, urlunsplit  # type: ignore
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.backoff import backoff_delay
 
 REQUESTS_IMPORT_ERROR = None
 try:
     import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+    from urllib3.exceptions import ProxyError as Urllib3ProxyError
+    from urllib3.util.retry import Retry
 except ImportError:  # pragma: no cover  (reported by the module through missing_required_lib)
     requests = None
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
@@ -51,9 +51,12 @@ class PinotError(Exception):
     credentials), the HTTP status (None when no answer came), Pinot's own
     message, and a hint of what to do. `unavailable` is True when no
     controller answered, or one answered 502/503/504: worth waiting for.
+    `unsupported` is True when the controller refused the request because its
+    Pinot version lacks the endpoint or the value (nothing was done).
     """
 
-    def __init__(self, message, method=None, url=None, status=None, pinot_message=None, hint=None, unavailable=False):
+    def __init__(self, message, method=None, url=None, status=None, pinot_message=None, hint=None, unavailable=False,
+                 unsupported=False):
         super(PinotError, self).__init__(message)
         self.message = message
         self.method = method
@@ -62,6 +65,7 @@ class PinotError(Exception):
         self.pinot_message = pinot_message
         self.hint = hint
         self.unavailable = unavailable
+        self.unsupported = unsupported
 
     def __str__(self):
         text = self.message
@@ -148,12 +152,39 @@ def describe_body(response):
     return text[:500] or "(empty body)"
 
 
-def hint_for_status(status):
-    """What to do about an HTTP status, in one sentence."""
+CREDENTIAL_ENV = {"username": "PINOT_USERNAME", "password": "PINOT_PASSWORD", "token": "PINOT_TOKEN"}
+
+
+def describe_credentials(username=None, token=None, origin=None, header=False):
+    """Which credentials were sent and where they came from (never a password or token value).
+
+    `origin` maps username/password/token to where each came from (an option or
+    a PINOT_* variable); `header` says an Authorization header came from the
+    headers option.
+    """
+    origin = origin or {}
+    if token:
+        return "a token (from %s)" % origin.get("token", "the token option")
+    if username:
+        return "user '%s' (username from %s, password from %s)" % (
+            username, origin.get("username", "the username option"), origin.get("password", "the password option"))
+    if header:
+        return "the Authorization header from the headers option"
+    return "no credentials (neither username and password nor token is set, as options or as %s)" % ", ".join(
+        CREDENTIAL_ENV.values())
+
+
+def hint_for_status(status, credentials=None):
+    """What to do about an HTTP status, in one sentence or two; `credentials` from describe_credentials()."""
+    sent = " Sent: %s." % credentials if credentials else ""
     if status == 401:
-        return "Check username/password or token (the controller requires authentication)"
+        return ("The controller requires authentication and did not accept the request: the credentials were missing "
+                "or refused.%s Check the credentials." % sent)
     if status == 403:
-        return "Check the credentials and that this user has the permission the call needs"
+        # Pinot 0.11 answers a wrong password with 403 too: the same status as a missing permission.
+        return ("Pinot answers 403 both when it refuses the credentials (a wrong password, for example) and when the "
+                "user lacks the permission this call needs; it does not say which.%s Check the credentials (password "
+                "or token) first, then the user's permissions." % sent)
     if status in RETRY_STATUSES:
         return "The controller (or a proxy in front of it) is unavailable; check that it is running and reachable"
     return None
@@ -162,30 +193,72 @@ def hint_for_status(status):
 def was_never_sent(exc):
     """True when a connection error happened before the request reached a server.
 
-    Only then is it safe to send a work-starting POST again (to this or another controller).
+    Only then is it safe to send a work-starting POST again (to this or another
+    controller). Decided by exception type: refused connections, DNS failures
+    (urllib3 2.x NameResolutionError is a NewConnectionError) and connect
+    timeouts are all urllib3 ConnectTimeoutError; a read timeout or a
+    connection reset after sending may have reached the controller.
     """
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
-    if isinstance(exc, (requests.exceptions.ReadTimeout, requests.exceptions.SSLError)):
+    if not isinstance(exc, requests.exceptions.ConnectionError) or isinstance(exc, requests.exceptions.SSLError):
         return False
-    return isinstance(exc, requests.exceptions.ConnectionError) and "NewConnectionError" in repr(exc)
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    if isinstance(reason, Urllib3ProxyError):  # the proxy could not be reached: the request went nowhere either
+        reason = getattr(reason, "original_error", None)
+    return isinstance(reason, ConnectTimeoutError)
+
+
+def connect_retry(retries, backoff_base, backoff_max):
+    """A urllib3 Retry that tries connecting again `retries` times, and nothing else.
+
+    A connection that was never made sent nothing, so this is safe for every
+    method; read errors and 502/503/504 depend on whether the request starts
+    work, which a session-wide Retry cannot know, so PinotClient.request
+    handles those itself.
+    """
+    kwargs = dict(total=retries, connect=retries, read=False, backoff_factor=backoff_base, raise_on_status=False,
+                  respect_retry_after_header=False)
+    try:
+        # urllib3 2.x: `other` errors (TLS, for example) are not retried; the backoff is capped at backoff_max.
+        return Retry(other=0, backoff_max=backoff_max, **kwargs)
+    except TypeError:  # urllib3 1.x
+        return Retry(**kwargs)
+
+
+API_METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS")
+
+
+def api_path(path):
+    """A path template with every parameter as `{}`, so /tables/{tableName}/x and /tables/{t}/x compare equal."""
+    return "/" + re.sub(r"\{[^}]*\}", "{}", path).strip("/")
 
 
 class PinotClient:
     """A session to one Pinot cluster, through one or more controller URLs.
 
-    Reads and idempotent writes retry on connection errors and 502/503/504
-    with capped exponential backoff and jitter; a request that starts work
-    (retry=False) is only re-sent, to the next controller, when it provably
-    never reached a server.
+    Connecting is retried per URL by urllib3 (a request that never connected
+    was never sent). Reads and idempotent writes are also tried again on a
+    read error or 502/503/504, with capped exponential backoff and jitter; a
+    request that starts work (retry=False) only goes to the next controller
+    when it provably never reached a server. A controller that answered is
+    asked first from then on.
     """
 
     def __init__(self, controller_urls, username=None, password=None, token=None, headers=None,
                  validate_certs=True, ca_path=None, client_cert=None, client_key=None,
-                 timeout=30.0, retries=3, backoff_base=0.5, backoff_max=10.0, sleep=time.sleep):
+                 timeout=30.0, retries=3, backoff_base=0.5, backoff_max=10.0, sleep=time.sleep, credential_origin=None):
+        # Kept for copy(): every argument, as given.
+        self._settings = dict(
+            controller_urls=controller_urls, username=username, password=password, token=token, headers=headers,
+            validate_certs=validate_certs, ca_path=ca_path, client_cert=client_cert, client_key=client_key,
+            timeout=timeout, retries=retries, backoff_base=backoff_base, backoff_max=backoff_max, sleep=sleep,
+            credential_origin=credential_origin)
         if isinstance(controller_urls, str):
             controller_urls = [controller_urls]
-        self.urls = [url.rstrip("/") for url in controller_urls if url and url.strip()]
+        self.urls = [url.rstrip("/") for url in controller_urls or [] if url and url.strip()]
         if not self.urls:
             raise PinotError("controller_url is empty; give the controller's base URL, e.g. http://pinot-controller:9000")
         for url in self.urls:
@@ -197,9 +270,15 @@ class PinotClient:
         self.backoff_max = backoff_max
         self.sleep = sleep
         self.secrets = [s for s in (password, token) if s]
+        self.credentials = describe_credentials(
+            username, token, credential_origin,
+            header=any(key.lower() == "authorization" for key in (headers or {})))
         self._features = {}
 
         self.session = requests.Session()
+        adapter = HTTPAdapter(max_retries=connect_retry(retries, backoff_base, backoff_max))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = "%s python-requests/%s" % (USER_AGENT, requests.__version__)
         self.session.headers["Accept"] = "application/json"
         self.session.headers.update(headers or {})
@@ -214,6 +293,18 @@ class PinotClient:
         self.session.verify = self.verify
         if client_cert:
             self.session.cert = (client_cert, client_key) if client_key else client_cert
+
+    def copy(self):
+        """A client with the same settings and its own requests.Session, for another thread.
+
+        A requests.Session is not thread-safe: give each worker thread its own
+        copy. What was learnt so far (probed features, which controller
+        answers) is copied too.
+        """
+        twin = PinotClient(**self._settings)
+        twin.urls = list(self.urls)
+        twin._features = dict(self._features)  # pylint: disable=protected-access
+        return twin
 
     # ---- transport --------------------------------------------------------------------------
 
@@ -233,7 +324,7 @@ class PinotClient:
         JSON, `text` as text/plain. `ok` lists the statuses the caller handles
         itself (for example 404 meaning absent); any other status raises
         PinotError. `retry` defaults to True for GET/PUT/DELETE and False for
-        POST; a request that was never sent is always tried again.
+        POST; a request that was never sent always goes on to the next controller.
         """
         if retry is None:
             retry = method != "POST"
@@ -246,7 +337,8 @@ class PinotClient:
         for attempt in range(self.retries + 1):
             if attempt:
                 self.sleep(self.backoff(attempt))
-            for base in self.urls:
+            answered = False  # a controller answered "not now" or broke off after the request: worth another round
+            for base in list(self.urls):
                 url = base + path
                 try:
                     response = self.session.request(method, url, **kwargs)
@@ -259,22 +351,36 @@ class PinotClient:
                     last_error = PinotError(
                         "cannot reach the controller: %s" % self._scrub(str(exc)), method, redact_url(url),
                         hint="Check controller_url and that the controller is running", unavailable=True)
-                    if not (retry or was_never_sent(exc)):
-                        raise last_error
-                    continue  # the next controller URL, then the next round
+                    if was_never_sent(exc):
+                        continue  # urllib3 already tried connecting again: on to the next controller URL
+                    if not retry:
+                        raise last_error  # it may have reached the controller: sending it again could start work twice
+                    answered = True
+                    continue
                 if response.status_code in RETRY_STATUSES and retry:
                     last_error = self._error(method, url, response)
+                    answered = True
                     continue
+                self._prefer(base)
                 if response.status_code not in ok:
                     raise self._error(method, url, response)
                 return response.status_code, self._parse(response)
+            if not answered:
+                break  # no controller could be connected to, each after its own connect retries
         raise last_error
+
+    def _prefer(self, base):
+        """Ask the controller that answered first from now on, so a dead one costs its connect retries only once."""
+        if self.urls[0] != base:
+            self.urls.remove(base)
+            self.urls.insert(0, base)
 
     def _error(self, method, url, response):
         message = self._scrub(describe_body(response))
-        return PinotError("HTTP %d: %s" % (response.status_code, message), method, redact_url(url),
-                          status=response.status_code, pinot_message=message, hint=hint_for_status(response.status_code),
-                          unavailable=response.status_code in RETRY_STATUSES)
+        status = response.status_code
+        return PinotError("HTTP %d: %s" % (status, message), method, redact_url(url), status=status,
+                          pinot_message=message, unavailable=status in RETRY_STATUSES,
+                          hint=hint_for_status(status, self.credentials if status in (401, 403) else None))
 
     @staticmethod
     def _parse(response):
@@ -294,7 +400,7 @@ class PinotClient:
     def get(self, path, params=None, ok=(200,)):
         return self.request("GET", path, params=params, ok=ok)
 
-    # ---- feature probes (decide by probing, not by version) ----------------------------------
+    # ---- feature probes (by reading, never by writing; not by version) -----------------------
 
     def _probe(self, name, method, path, params=None, body=None, present=None):
         if name not in self._features:
@@ -302,13 +408,45 @@ class PinotClient:
             self._features[name] = present(status, reply)
         return self._features[name]
 
+    def api_listing(self):
+        """{(METHOD, api_path(path)): operation} from the controller's OpenAPI listing, or None when unreadable.
+
+        Every Pinot controller serves its Swagger 2.0 listing at GET /swagger.json,
+        without authentication (its AuthenticationFilter leaves file-like paths
+        open). It tells which write endpoints exist without sending a write. A
+        proxy may hide it: then None, and the write itself tells when it is due.
+        """
+        if "api" not in self._features:
+            status, reply = self.request("GET", "/swagger.json", ok=(200, 401, 403, 404))
+            listing = None
+            if status == 200 and isinstance(reply, dict) and isinstance(reply.get("paths"), dict):
+                listing = {}
+                for path, operations in reply["paths"].items():
+                    for verb, operation in (operations if isinstance(operations, dict) else {}).items():
+                        if verb.upper() in API_METHODS:
+                            listing[(verb.upper(), api_path(path))] = operation or {}
+            self._features["api"] = listing
+        return self._features["api"]
+
+    def _api_has(self, method, path):
+        """True/False from the API listing; None when the listing cannot be read."""
+        listing = self.api_listing()
+        return None if listing is None else (method, api_path(path)) in listing
+
     def has_drop_validation(self):
         """GET /instances/dropInstance/validate (Pinot 1.0+)."""
         return self._probe("drop_validation", "GET", "/instances/dropInstance/validate",
                            params={"instanceNames": "__pinotops_probe__"}, present=lambda s, r: s == 200)
 
     def has_tag_validation(self):
-        """POST /instances/updateTags/validate (Pinot 1.0+)."""
+        """POST /instances/updateTags/validate (Pinot 1.0+), from the API listing.
+
+        Without a listing, asked with an empty validation: a check that changes
+        nothing, the call the tag module makes next anyway.
+        """
+        listed = self._api_has("POST", "/instances/updateTags/validate")
+        if listed is not None:
+            return listed
         return self._probe("tag_validation", "POST", "/instances/updateTags/validate", body=[],
                            present=lambda s, r: s == 200)
 
@@ -322,47 +460,29 @@ class PinotClient:
         return self._probe("live_instances", "GET", "/liveinstances", present=lambda s, r: s == 200)
 
     def has_rebalance_cancel(self):
-        """DELETE /tables/{t}/rebalance (Pinot 1.1+), probed on a table that cannot exist (on a real one it cancels)."""
-        return self._probe("rebalance_cancel", "DELETE", "/tables/__pinotops_probe__/rebalance", params={"type": "OFFLINE"},
-                           present=lambda s, r: s == 200)
+        """DELETE /tables/{t}/rebalance (Pinot 1.1+), from the API listing.
 
-    def has_instance_state_put(self):
-        """PUT /instances/{name}/state?state= (Pinot 1.0+); older controllers only take the POST form."""
-        return self._probe("state_put", "PUT", "/instances/__pinotops_probe__/state", params={"state": "enable"},
-                           present=lambda s, r: s != 405 and "HTTP 404 Not Found" not in str(r))
-
-    def has_query_routing_states(self, probe_instance):
-        """PUT .../state?state=queries_disable|queries_enable (newer than 1.5).
-
-        Probed on `probe_instance`, an existing NON-server id (a controller):
-        Pinot checks the instance exists before the state, so an unknown id
-        tells nothing; on a non-server a controller that knows the state
-        refuses with 400 "... only applies to server instances", one that does
-        not with 400 "Unknown state" - neither changes anything.
+        True when the listing cannot be read: the DELETE itself then tells
+        (cancel_rebalance raises PinotError with `unsupported` on a 405).
         """
-        if "query_routing_states" not in self._features:
-            present = False
-            if self.has_instance_state_put():
-                status, reply = self.request("PUT", self.path("/instances/{0}/state", probe_instance),
-                                             params={"state": "queries_disable"}, ok=(200, 400, 404, 405))
-                present = status == 400 and "Unknown state" not in str(reply)
-            self._features["query_routing_states"] = present
-        return self._features["query_routing_states"]
+        return self._api_has("DELETE", "/tables/{}/rebalance") is not False
+
+    def has_query_routing_states(self):
+        """Whether PUT /instances/{name}/state takes queries_disable|queries_enable (newer than 1.5); None = unknown.
+
+        From the API listing: the controllers that take these states name them
+        in the operation's documentation. The write itself answers for certain
+        (set_instance_state raises PinotError with `unsupported`).
+        """
+        listing = self.api_listing()
+        if listing is None:
+            return None
+        operation = listing.get(("PUT", api_path("/instances/{}/state")))
+        return operation is not None and "queries_disable" in json.dumps(operation).lower()
 
     def has_periodic_task_post(self):
-        """POST /periodictask/run with task properties (Pinot 1.4+): an unknown task is 404 there, 405 before."""
-        return self._probe("periodic_task_post", "POST", "/periodictask/run", params={"taskname": "__pinotops_probe__"},
-                           present=lambda s, r: s != 405 and "HTTP 404 Not Found" not in str(r))
-
-    # ---- cluster ----------------------------------------------------------------------------
-
-    def health(self):
-        """GET /health: 'OK' when the controller is up."""
-        return self.get("/health")[1]
-
-    def auth_info(self):
-        """GET /auth/info: {"workflow": "NONE"|"BASIC"}."""
-        return self.get("/auth/info")[1]
+        """POST /periodictask/run, which takes task properties (Pinot 1.4+), from the API listing; None = unknown."""
+        return self._api_has("POST", "/periodictask/run")
 
     # ---- instances --------------------------------------------------------------------------
 
@@ -407,11 +527,28 @@ class PinotClient:
         return status == 200
 
     def set_instance_state(self, name, state):
-        """Enable/disable (and newer states): PUT .../state?state= where present, else the older POST form."""
-        if self.has_instance_state_put():
-            return self.request("PUT", self.path("/instances/{0}/state", name), params={"state": state})[1]
+        """PUT /instances/{name}/state?state= (Pinot 1.0+); where that is refused with 405, the older POST form.
+
+        The older form only knows enable and disable (and drop, never sent
+        here). A state the controller does not know raises PinotError with
+        `unsupported` set; nothing was changed then.
+        """
+        path = self.path("/instances/{0}/state", name)
+        if self._features.get("state_put", True):
+            try:
+                status, reply = self.request("PUT", path, params={"state": state}, ok=(200, 405))
+            except PinotError as exc:
+                exc.unsupported = exc.status == 400 and "unknown state" in (exc.pinot_message or "").lower()
+                raise
+            if status == 200:
+                return reply
+            self._features["state_put"] = False  # the router refused the method: Pinot before 1.0
+        if state not in ("enable", "disable"):
+            raise PinotError("this controller has no PUT /instances/{instanceName}/state (Pinot 1.0 and newer), and its "
+                             "older POST form does not know the state %r; nothing was changed" % state,
+                             "PUT", redact_url(self.urls[0] + path), status=405, unsupported=True)
         # Older controllers take the state as a text/plain body of a POST; enable/disable are idempotent.
-        return self.request("POST", self.path("/instances/{0}/state", name), text=state, retry=True)[1]
+        return self.request("POST", path, text=state, retry=True)[1]
 
     def create_instance(self, instance):
         """POST /instances with {"host", "port", "type", "tags", ...}."""
@@ -464,8 +601,12 @@ class PinotClient:
         return reply if status == 200 else None
 
     def cancel_rebalance(self, table, table_type):
-        """DELETE /tables/{t}/rebalance?type=: the ids of the jobs it cancelled."""
-        return self.request("DELETE", self.path("/tables/{0}/rebalance", table), params={"type": table_type})[1] or []
+        """DELETE /tables/{t}/rebalance?type=: the ids of the jobs it cancelled (405 before Pinot 1.1: `unsupported`)."""
+        try:
+            return self.request("DELETE", self.path("/tables/{0}/rebalance", table), params={"type": table_type})[1] or []
+        except PinotError as exc:
+            exc.unsupported = exc.status == 405
+            raise
 
     def reset_segment(self, table, table_type, segment, instance):
         """POST /segments/{tableNameWithType}/{segment}/reset?targetInstance=: reload one replica that is in ERROR.
@@ -496,5 +637,9 @@ class PinotClient:
         if table_type:
             params["type"] = table_type
         if properties:
-            return self.request("POST", "/periodictask/run", params=params, body=properties, retry=False)[1]
+            try:
+                return self.request("POST", "/periodictask/run", params=params, body=properties, retry=False)[1]
+            except PinotError as exc:
+                exc.unsupported = exc.status == 405  # only the GET form (before Pinot 1.4): nothing ran
+                raise
         return self.request("GET", "/periodictask/run", params=params, retry=False)[1]

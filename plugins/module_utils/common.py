@@ -14,6 +14,7 @@ import copy
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.client import (
+    CREDENTIAL_ENV,
     REQUESTS_IMPORT_ERROR,
     PinotClient,
     PinotError,
@@ -70,9 +71,28 @@ class PinotModule(AnsibleModule):
                 params["controller_url"], username=params["username"], password=params["password"],
                 token=params["token"], headers=params["headers"], validate_certs=params["validate_certs"],
                 ca_path=params["ca_path"], client_cert=params["client_cert"], client_key=params["client_key"],
-                timeout=params["timeout"], retries=params["retries"])
+                timeout=params["timeout"], retries=params["retries"], credential_origin=self.credential_origin())
         except PinotError as exc:
             self.fail_json(msg=str(exc))
+
+    def _load_params(self):
+        super(PinotModule, self)._load_params()
+        # The options the task set, before the PINOT_* fallbacks fill the others in: messages say where credentials
+        # came from.
+        self.options_given = set(key for key, value in self.params.items() if value is not None)
+
+    def credential_origin(self):
+        """{"username"|"password"|"token": "the <name> option" or the PINOT_* variable it came from}."""
+        return dict((name, "the %s option" % name if name in self.options_given else variable)
+                    for name, variable in CREDENTIAL_ENV.items())
+
+    def fail_on_empty_list(self, name, instead):
+        """Fail when list option `name` was given as []: a list that came out empty is a mistake, not "all".
+
+        `instead` says what to give, e.g. "give at least one instance id, or leave name out to list every instance".
+        """
+        if self.params.get(name) == []:
+            self.fail_json(msg="%s is an empty list: %s. Nothing was done." % (name, instead))
 
     def fail_from_error(self, exc, msg=None, **result):
         """Fail with a PinotError's message (prefixed by what was being done) and its details."""

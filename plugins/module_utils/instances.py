@@ -16,6 +16,7 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 import re
 
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import INSTANCE_TYPES
 from ansible_collections.pinotops.pinot.plugins.module_utils.plan import table_replication
 
 SERVER_TAG_SUFFIXES = ("_OFFLINE", "_REALTIME")
@@ -178,8 +179,7 @@ def parse_instance_id(name):
 
     Returns None for each part it cannot read.
     """
-    prefixes = {"Controller_": "controller", "Broker_": "broker", "Server_": "server", "Minion_": "minion"}
-    for prefix, kind in prefixes.items():
+    for prefix, kind in INSTANCE_TYPES.items():
         if name.startswith(prefix):
             host, _sep, port = name[len(prefix):].rpartition("_")
             return kind, host or None, int(port) if port.isdigit() else None

@@ -25,8 +25,7 @@ def run_parallel(client, items, worker, parallelism):
 
     def run(item):
         if getattr(local, "client", None) is None:
-            # PinotClient.copy() is being added alongside; this fallback goes once every client has it.
-            local.client = client.copy() if hasattr(client, "copy") else client
+            local.client = client.copy()
         return worker(local.client, item)
 
     with ThreadPoolExecutor(max_workers=min(parallelism, len(items))) as pool:

@@ -31,7 +31,7 @@ FEATURE_SUMMARY = "rebalance_summary"
 # How each feature is detected, for messages.
 FEATURES = {
     FEATURE_JOB_STATUS: "Pinot 1.0 or newer (detected by GET /rebalanceStatus/{jobId} existing)",
-    FEATURE_CANCEL: "Pinot 1.1 or newer (detected by DELETE /tables/{table}/rebalance existing)",
+    FEATURE_CANCEL: "Pinot 1.1 or newer (detected from the controller's API listing, GET /swagger.json)",
     FEATURE_SUMMARY: "Pinot 1.4 or newer (detected by preChecksResult or rebalanceSummaryResult in the dry-run reply)",
 }
 

@@ -52,7 +52,9 @@ options:
         external view, but it stays in the ideal state; disabling does not move data.
       - V(queries_disabled) / V(queries_enabled) stop or restart brokers routing queries to a B(server) while it keeps
         running. Only Pinot versions newer than 1.5 have them; on older controllers V(queries_disabled) fails with a
-        clear message (and V(queries_enabled) is already the case).
+        clear message (and V(queries_enabled) is already the case). The module tells from the controller's API listing
+        (C(GET /swagger.json)) before sending anything; where that cannot be read, a refused write says it and changes
+        nothing, and check mode warns that it cannot tell.
       - V(present) registers the instance if Pinot does not know it (C(POST /instances)), from O(host), O(port),
         O(type) and O(tags); these default to what the id says (C(<Type>_<host>_<port>)). An existing instance is
         left as it is (manage its tags with M(pinotops.pinot.pinot_instance_tags)).
@@ -299,19 +301,26 @@ def ensure_query_routing(module, client, name, config, result, disable):
                              "Nothing was changed." % (module.params["state"], name), **result)
     if result["before"]["queries_disabled"] == disable:
         return
-    probe = sorted(n for n in client.list_instances() if instance_type(n) == "controller")
-    if not probe or not client.has_query_routing_states(probe[0]):
-        module.fail_json(msg="This Pinot controller cannot turn query routing %s for a server: the queries_disable and "
-                             "queries_enable instance states arrived after Pinot 1.5. Nothing was changed. On this version "
-                             "use state=disabled (the server's replicas go offline) instead." % (
-                                 "off" if disable else "on"), **result)
+    unsupported = ("This Pinot controller cannot turn query routing %s for a server: the queries_disable and "
+                   "queries_enable instance states arrived after Pinot 1.5. Nothing was changed. On this version use "
+                   "state=disabled (the server's replicas go offline) instead." % ("off" if disable else "on"))
+    # Read from the controller's API listing; None when it cannot be read, and then only the write itself tells.
+    known = client.has_query_routing_states()
+    if known is False:
+        module.fail_json(msg=unsupported, **result)
     result.update(changed=True, after=dict(result["before"], queries_disabled=disable))
     if module.check_mode:
+        if known is None:
+            module.warn("Check mode cannot tell whether this controller can turn query routing %s (its API listing, "
+                        "GET /swagger.json, could not be read); a real run finds out without changing anything if "
+                        "it cannot." % ("off" if disable else "on"))
         return
     try:
         client.set_instance_state(name, "queries_disable" if disable else "queries_enable")
     except PinotError as exc:
         result.update(changed=False, after=result["before"])
+        if exc.unsupported:
+            module.fail_from_error(exc, msg=unsupported.rstrip("."), **result)
         module.fail_from_error(exc, msg="Could not turn query routing %s for %s" % ("off" if disable else "on", name), **result)
 
 

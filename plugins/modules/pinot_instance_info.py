@@ -28,11 +28,13 @@ options:
     description:
       - Only these instance ids, for example V(Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098).
       - Ids Pinot does not know are listed in RV(missing) rather than failing the task.
+      - An empty list is refused; leave O(name) out to list every instance.
     type: list
     elements: str
   type:
     description:
       - Only instances of these types (Pinot derives the type from the id's prefix).
+      - An empty list is refused; leave O(type) out to list every type.
     type: list
     elements: str
     choices: [controller, broker, server, minion]
@@ -167,6 +169,8 @@ def main():
         supports_check_mode=True,
     )
     client, params = module.client, module.params
+    module.fail_on_empty_list("name", "give at least one instance id, or leave name out to list every instance")
+    module.fail_on_empty_list("type", "give at least one type, or leave type out to list every type")
     try:
         known = client.list_instances()
         wanted = params["name"] if params["name"] is not None else known

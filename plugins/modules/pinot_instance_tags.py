@@ -49,7 +49,8 @@ options:
   tags:
     description:
       - The tags to set, add or remove (see O(mode)), for example V(DefaultTenant_OFFLINE) or V(server_untagged).
-      - With O(mode=set), V([]) removes every tag (see the restart caveat above).
+      - With O(mode=set), V([]) removes every tag (see the restart caveat above). With O(mode=add) or O(mode=remove) an
+        empty list is refused (it would change nothing, and is more likely a mistake).
       - Tags cannot be empty or contain commas or spaces (Pinot sends them as one comma-separated parameter).
     type: list
     elements: str
@@ -191,6 +192,10 @@ def main():
     name = params["instance"]
     result = dict(changed=False, instance=name, validation_issues=[], validated_by=None)
 
+    if not params["tags"] and params["mode"] != "set":
+        module.fail_json(msg="tags is an empty list, so mode=%s would %s no tag: give at least one tag (with mode=set, "
+                             "tags: [] removes every tag). Nothing was changed." % (params["mode"], params["mode"]),
+                         **result)
     malformed = bad_tags(params["tags"])
     if malformed:
         module.fail_json(msg="Cannot use tags %s for instance %s: a tag must not be empty or contain commas or spaces; "
@@ -245,6 +250,7 @@ def main():
             client.update_instance_tags(name, after, params["update_broker_resource"])
         except PinotError as exc:
             result.update(changed=False, tags=before)
+            result.pop("diff", None)  # nothing changed: no diff to show
             module.fail_from_error(exc, msg="Could not set the tags of %s to %s" % (name, after), **result)
     module.exit_json(**result)
 

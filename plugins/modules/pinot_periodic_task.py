@@ -50,7 +50,7 @@ options:
     description:
       - Run the task only for this table, raw (V(events)) or typed (V(events_REALTIME)).
       - A raw name of a hybrid table (one with both an offline and a realtime table) needs O(table_type).
-      - Without it, the task runs for every table.
+      - Without it, the task runs for every table. An empty value is refused.
     type: str
   table_type:
     description:
@@ -200,27 +200,39 @@ def main():
     properties = as_strings(params["properties"])
     result = dict(changed=False, name=name, table=None, properties=properties, task_id=None, accepted=None,
                   response=None, task_names=[])
+    if params["table"] is not None and not params["table"].strip():
+        # An empty table (a variable that came out empty) would otherwise run the task for every table.
+        module.fail_json(msg="table is empty: give a table name, or leave table out to run the task for every table. "
+                             "Nothing was run.", **result)
+    no_properties = ("Task properties need a controller that takes them (POST /periodictask/run, Pinot 1.4 and newer); "
+                     "this controller only runs tasks without properties. Nothing was run. Remove properties or upgrade "
+                     "the controller.")
     try:
         result["task_names"] = names = client.periodic_task_names()
         if name not in names:
             module.fail_json(msg=task_name_error(name, names), **result)
         if params["table"]:
             result["table"] = resolve_table(client, params["table"], params["table_type"])
-        if properties and not client.has_periodic_task_post():
-            module.fail_json(msg="Task properties need a controller that takes them (POST /periodictask/run, Pinot 1.4 "
-                                 "and newer); this controller only runs tasks without properties. Nothing was run. "
-                                 "Remove properties or upgrade the controller.", **result)
+        # Read from the controller's API listing; None when it cannot be read: then the POST itself tells (405).
+        takes_properties = client.has_periodic_task_post() if properties else True
+        if takes_properties is False:
+            module.fail_json(msg=no_properties, **result)
     except PinotError as exc:
         module.fail_from_error(exc, msg="Could not check periodic task %s" % name, **result)
 
     result["changed"] = True
     if module.check_mode:
+        if takes_properties is None:
+            module.warn("Check mode cannot tell whether this controller takes task properties (its API listing, "
+                        "GET /swagger.json, could not be read); a real run finds out before running anything.")
         module.exit_json(msg="Would run periodic task %s" % name, **result)
     table_type = split_table_name(result["table"])[1] if result["table"] else None
     try:
         reply = client.run_periodic_task(name, result["table"], table_type, properties)
     except PinotError as exc:
         result["changed"] = False
+        if exc.unsupported:
+            module.fail_from_error(exc, msg=no_properties.rstrip("."), **result)
         module.fail_from_error(exc, msg="Could not run periodic task %s" % name, **result)
     result["response"] = reply
     result["task_id"], result["accepted"] = parse_reply(reply)

@@ -52,8 +52,8 @@ properties_supported:
   description:
     - Whether the controller takes task properties (C(POST /periodictask/run), Pinot 1.4 and newer), that is whether
       O(pinotops.pinot.pinot_periodic_task#module:properties) can be used.
-    - V(null) when the controller refused to answer this user (the check is a request to run a task that does not
-      exist, which needs the permission to run tasks).
+    - Read from the controller's API listing (C(GET /swagger.json)), so nothing is run or probed with a write.
+    - V(null) when that listing could not be read (a proxy in front of the controller may hide it).
   returned: always
   type: bool
   sample: false
@@ -71,12 +71,10 @@ def main():
     except PinotError as exc:
         module.fail_from_error(exc, msg="Could not list the periodic tasks")
     try:
+        # Read from the controller's API listing (GET /swagger.json): an _info module sends no write, not even a probe.
         properties_supported = client.has_periodic_task_post()
     except PinotError as exc:
-        if exc.status not in (401, 403):
-            module.fail_from_error(exc, msg="Could not tell whether the controller takes task properties")
-        # The probe is a POST: a user who may read but not run tasks is refused it, which says nothing either way.
-        properties_supported = None
+        module.fail_from_error(exc, msg="Could not tell whether the controller takes task properties")
     module.exit_json(changed=False, names=names, properties_supported=properties_supported)
 
 

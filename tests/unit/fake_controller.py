@@ -13,7 +13,10 @@ page from a "proxy", a slow answer). Routes are a registry: a test can add or
 replace one with `fake.route(method, pattern, handler)`.
 
 Feature flags model the version differences the modules probe for:
-`drop_validation`, `tag_validation`, `live_instances`, `state_put`.
+`drop_validation`, `tag_validation`, `live_instances`, `state_put`,
+`query_routing`. GET /swagger.json lists the routes that exist (a feature
+that is off is not listed), as Pinot's OpenAPI listing does; `api_listing =
+False` hides it, as a proxy might.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -60,6 +63,9 @@ class FakePinot:
                              live_instances=live_instances, state_put=state_put,
                              query_routing=False)  # PUT state queries_disable|queries_enable (newer than 1.5)
         self.users = users or {}  # username -> password; empty = no auth
+        # Pinot 0.11 refuses wrong or missing credentials with 403 "Permission is denied for ..."; 401 elsewhere here.
+        self.auth_failure_status = 401
+        self.api_listing = True  # serve GET /swagger.json
         self.instances = {}
         self.live = set()
         self.tables = {}  # typed name -> {"config": {...}, "idealstate": {...}, "externalview": {...}}
@@ -180,7 +186,12 @@ class FakePinot:
             if fault[3] > 0 and fault[0] == method and fault[1].search(path):
                 fault[3] -= 1
                 return fault[2]
-        if self.users and path not in ("/health", "/auth/info") and not self._authorized(headers):
+        # Pinot's AuthenticationFilter leaves these open, and every file-like path (no "/" after the first, a ".").
+        unprotected = path in ("/health", "/auth/info") or ("/" not in path[1:] and "." in path)
+        if self.users and not unprotected and not self._authorized(headers):
+            if self.auth_failure_status == 403:
+                return error(403, "Permission is denied for %s 'http://fake%s'" % (
+                    "READ" if method == "GET" else "UPDATE", path))
             return error(401, "HTTP 401 Unauthorized")
         path_matched = False
         for route_method, pattern, handler in self.routes:
@@ -225,6 +236,7 @@ class FakePinot:
                 if not fake.features[name]:
                     return None  # an older controller: as if the route did not exist
                 return handler(fake, match, query, body)
+            guarded.feature = name
             return guarded
 
         def name_of(match):
@@ -232,6 +244,25 @@ class FakePinot:
 
         def health(fake, match, query, body):
             return Reply(200, "OK")
+
+        def swagger(fake, match, query, body):
+            """Pinot's Swagger 2.0 listing: {"paths": {template: {method: operation}}} of the routes that exist."""
+            if not fake.api_listing:
+                return error(404, "HTTP 404 Not Found")
+            paths = {}
+            for method, pattern, handler in fake.routes:
+                feature_name = getattr(handler, "feature", None)
+                if feature_name and not fake.features[feature_name]:
+                    continue
+                template = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern.pattern.strip("^$"))
+                operation = {"parameters": []}
+                if (method, template) == ("PUT", "/instances/{name}/state"):
+                    states = "enable|disable|drain" + ("|queries_disable|queries_enable"
+                                                       if fake.features["query_routing"] else "")
+                    operation["parameters"] = [{"name": "state", "in": "query", "required": True, "type": "string",
+                                                "description": states}]
+                paths.setdefault(template, {}).setdefault(method.lower(), operation)
+            return Reply(200, {"swagger": "2.0", "basePath": "/", "paths": paths})
 
         def list_instances(fake, match, query, body):
             return Reply(200, {"instances": list(fake.instances)})
@@ -376,6 +407,7 @@ class FakePinot:
 
         routes = [
             ("GET", r"/health", health),
+            ("GET", r"/swagger\.json", swagger),
             ("GET", r"/instances", list_instances),
             ("POST", r"/instances", create_instance),
             ("GET", r"/liveinstances", feature("live_instances", live_instances)),

@@ -13,6 +13,15 @@ import base64
 import socket
 
 import pytest
+import requests
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.client import (
     PinotClient,
@@ -21,6 +30,7 @@ from ansible_collections.pinotops.pinot.plugins.module_utils.client import (
     redact_url,
     split_table_name,
     table_name_with_type,
+    was_never_sent,
 )
 from ansible_collections.pinotops.pinot.tests.unit.fake_controller import Reply, error, server_id
 
@@ -149,13 +159,32 @@ def test_error_bodies(fake, reply, expected):
     assert caught.value.url == fake.url + "/instances/x"
 
 
-def test_auth_failure_hint(fake):
+@pytest.mark.parametrize("status", [401, 403])
+def test_auth_failure_hint(fake, status):
     fake.users = {"admin": "right"}
-    client = client_for(fake, username="admin", password="wrong")
+    fake.auth_failure_status = status  # 403 is what Pinot 0.11 answers to a wrong password
+    client = client_for(fake, username="admin", password="wrong-pw",
+                        credential_origin={"username": "the username option", "password": "PINOT_PASSWORD"})
     with pytest.raises(PinotError) as caught:
         client.list_instances()
-    assert caught.value.status == 401 and not caught.value.unavailable
-    assert "Check username/password or token" in str(caught.value)
+    text = str(caught.value)
+    assert caught.value.status == status and not caught.value.unavailable
+    assert "Sent: user 'admin' (username from the username option, password from PINOT_PASSWORD)" in text
+    if status == 403:
+        # both causes are possible on that answer: neither is asserted
+        assert "both when it refuses the credentials" in text and "lacks the permission" in text
+    else:
+        assert "credentials were missing or refused" in text
+    assert "Check the credentials" in text
+    assert "wrong-pw" not in text + repr(caught.value.to_result())
+
+
+def test_authorization_header_from_headers_is_named(fake):
+    fake.users = {"admin": "right"}
+    with pytest.raises(PinotError) as caught:
+        client_for(fake, headers={"Authorization": "Basic Zm9vOmJhcg=="}).list_instances()
+    assert "Sent: the Authorization header from the headers option" in str(caught.value)
+    assert "Zm9vOmJhcg" not in str(caught.value)
 
 
 @pytest.mark.parametrize("credentials, secret", [
@@ -236,12 +265,17 @@ def test_typed_tables_come_from_two_listings(fake):
 
 
 def test_probes_new_controller(fake):
+    fake.route("DELETE", r"/tables/(?P<name>[^/]+)/rebalance", lambda f, m, q, b: Reply(200, []))
+    fake.route("POST", r"/periodictask/run", lambda f, m, q, b: Reply(200, {}))
     client = client_for(fake)
     assert client.has_drop_validation() and client.has_tag_validation() and client.has_live_instances()
-    assert client.has_instance_state_put()
+    assert client.has_rebalance_cancel() and client.has_periodic_task_post()
+    assert client.has_query_routing_states() is False
     calls = len(fake.requests)
     client.has_drop_validation()
+    client.has_rebalance_cancel()
     assert len(fake.requests) == calls  # cached
+    assert set(c[0] for c in fake.requests) == {"GET"}  # probes only read
 
 
 def test_probes_old_controller(fake):
@@ -250,7 +284,71 @@ def test_probes_old_controller(fake):
     assert not client.has_drop_validation()
     assert not client.has_tag_validation()
     assert not client.has_live_instances()
-    assert not client.has_instance_state_put()
+    assert client.has_rebalance_cancel() is False and client.has_periodic_task_post() is False
+    assert client.has_query_routing_states() is False
+    assert set(c[0] for c in fake.requests) == {"GET"}
+
+
+def test_probes_read_the_listing_of_the_real_path_templates(fake):
+    """Pinot's listing names parameters its own way ({tableName}); only the shape of the path counts."""
+    listing = {"paths": {
+        "/tables/{tableName}/rebalance": {"post": {}, "delete": {}},
+        "/periodictask/run": {"get": {}, "post": {}},
+        "/instances/updateTags/validate": {"post": {}},
+        "/instances/{instanceName}/state": {"put": {"parameters": [
+            {"name": "state", "in": "query", "description": "enable|disable|drain|queries_disable|queries_enable"}]},
+            "post": {}},
+    }}
+    fake.route("GET", r"/swagger\.json", lambda f, m, q, b: Reply(200, listing))
+    client = client_for(fake)
+    assert client.has_rebalance_cancel() and client.has_periodic_task_post() and client.has_tag_validation()
+    assert client.has_query_routing_states() is True
+    assert len(fake.requests) == 1
+
+
+def test_probes_without_listing(fake):
+    """A proxy hides /swagger.json: unknown (None), or assumed present where the write itself tells (cancel)."""
+    fake.api_listing = False
+    client = client_for(fake)
+    assert client.has_periodic_task_post() is None and client.has_query_routing_states() is None
+    assert client.has_rebalance_cancel() is True
+    assert client.has_tag_validation() is True  # asked with an empty validation, which changes nothing
+    assert [c[0] for c in fake.writes()] == []
+
+
+def test_listing_needs_no_credentials(fake):
+    fake.users = {"admin": "right"}
+    assert client_for(fake, username="admin", password="wrong").api_listing() is not None
+
+
+def test_instance_state_put_and_fallback(fake):
+    """No probe: the PUT is the write; a 405 (Pinot before 1.0) sends the older POST form, remembered."""
+    client = client_for(fake)
+    client.set_instance_state(server_id(1), "disable")
+    assert fake.instances[server_id(1)]["enabled"] is False
+    assert [(c[0], c[2]) for c in fake.writes()] == [("PUT", {"state": ["disable"]})]
+    fake.features["state_put"] = False
+    old = client_for(fake)
+    old.set_instance_state(server_id(1), "enable")
+    old.set_instance_state(server_id(2), "disable")
+    assert fake.instances[server_id(1)]["enabled"] is True and fake.instances[server_id(2)]["enabled"] is False
+    assert [c[0] for c in fake.writes()[1:]] == ["PUT", "POST", "POST"]
+
+
+@pytest.mark.parametrize("state_put", [True, False])
+def test_unknown_instance_state_is_unsupported(fake, state_put):
+    fake.features["state_put"] = state_put
+    with pytest.raises(PinotError) as caught:
+        client_for(fake).set_instance_state(server_id(1), "queries_disable")
+    assert caught.value.unsupported and caught.value.status in (400, 405)
+    assert fake.calls("POST") == []  # the older POST form is not tried with a state it does not know
+
+
+def test_cancel_on_a_controller_without_it_is_unsupported(fake):
+    with pytest.raises(PinotError) as caught:
+        fake.route("POST", r"/tables/(?P<name>[^/]+)/rebalance", lambda f, m, q, b: Reply(200, {}))
+        client_for(fake).cancel_rebalance("events", "OFFLINE")
+    assert caught.value.unsupported and caught.value.status == 405
 
 
 def test_live_instances_without_endpoint_uses_zookeeper_listing(fake):
@@ -258,6 +356,108 @@ def test_live_instances_without_endpoint_uses_zookeeper_listing(fake):
     fake.live.discard(server_id(3))
     live = client_for(fake).live_instances()
     assert server_id(0) in live and server_id(3) not in live
+
+
+def dns_failure(monkeypatch, host):
+    """Make `host` fail to resolve, as a DNS server that does not know it (urllib3 2.x: NameResolutionError)."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(name, *args, **kwargs):
+        if name == host:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(name, *args, **kwargs)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_post_fails_over_after_dns_failure(fake, monkeypatch):
+    """A DNS failure sends nothing, so a work-starting POST goes on to the next controller."""
+    dns_failure(monkeypatch, "pinot-controller-0.invalid")
+    fake.route("POST", r"/tables/(?P<name>[^/]+)/rebalance",
+               lambda f, m, q, b: Reply(200, {"jobId": "j1", "status": "IN_PROGRESS", "description": "In progress"}))
+    client = client_for(fake, urls=["http://pinot-controller-0.invalid:9000", fake.url], retries=1, backoff_base=0.01)
+    status, reply = client.rebalance("events", "REALTIME", {})
+    assert (status, reply["jobId"]) == (200, "j1") and len(fake.calls("POST")) == 1
+
+
+def test_post_is_not_resent_after_a_read_timeout(fake):
+    """The controller may have started the work before the answer timed out: the POST goes nowhere else."""
+    fake.delay = 0.5
+    client = client_for(fake, urls=[fake.url, fake.url + "/"], retries=2, timeout=0.1)
+    with pytest.raises(PinotError) as caught:
+        client.rebalance("events", "REALTIME", {"dryRun": "false"})
+    assert caught.value.unavailable and len(fake.calls("POST")) == 1 and client.sleep.waits == []
+
+
+def refused_then_connects(monkeypatch, refusals):
+    """The first `refusals` connections are refused (a restarting controller); counts every attempt."""
+    import urllib3.util.connection
+    real = urllib3.util.connection.create_connection
+    attempts = []
+
+    def create_connection(address, *args, **kwargs):
+        attempts.append(address)
+        if len(attempts) <= refusals:
+            raise ConnectionRefusedError(111, "Connection refused")
+        return real(address, *args, **kwargs)
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", create_connection)
+    return attempts
+
+
+def test_connect_retries_are_urllib3s_and_safe_for_a_post(fake, monkeypatch):
+    attempts = refused_then_connects(monkeypatch, refusals=2)
+    fake.route("POST", r"/tables/(?P<name>[^/]+)/rebalance", lambda f, m, q, b: Reply(200, {"jobId": "j1"}))
+    client = client_for(fake, retries=2, backoff_base=0.01)
+    assert client.session.get_adapter(fake.url).max_retries.connect == 2
+    assert client.rebalance("events", "REALTIME", {})[1]["jobId"] == "j1"
+    assert len(attempts) == 3 and len(fake.calls("POST")) == 1
+    assert client.sleep.waits == []  # no round of our own: the connection retries were urllib3's
+
+
+def test_unreachable_controller_is_tried_retries_plus_one_times(monkeypatch):
+    attempts = refused_then_connects(monkeypatch, refusals=100)
+    client = PinotClient(["http://127.0.0.1:9"], retries=2, backoff_base=0.01, sleep=SleepRecorder())
+    with pytest.raises(PinotError) as caught:
+        client.list_instances()
+    assert caught.value.unavailable and len(attempts) == 3 and client.sleep.waits == []
+
+
+def test_the_controller_that_answered_is_asked_first(fake, monkeypatch):
+    dns_failure(monkeypatch, "gone.invalid")
+    client = client_for(fake, urls=["http://gone.invalid:9000", fake.url], retries=0)
+    client.list_instances()
+    assert client.urls == [fake.url, "http://gone.invalid:9000"]
+
+
+def test_copy_has_the_same_settings_and_its_own_session(fake):
+    fake.users = {"admin": "s3cret"}
+    client = client_for(fake, username="admin", password="s3cret", headers={"Database": "analytics"}, retries=2)
+    client.has_live_instances()
+    twin = client.copy()
+    assert twin.session is not client.session
+    assert twin.session.get_adapter(fake.url).max_retries.connect == 2
+    assert twin.session.auth == client.session.auth and twin.session.headers == client.session.headers
+    assert (twin.urls, twin.timeout, twin.verify) == (client.urls, client.timeout, client.verify)
+    calls = len(fake.requests)
+    assert twin.has_live_instances() and len(fake.requests) == calls  # what was probed is known to the copy
+    assert server_id(0) in twin.list_instances()
+    assert last_headers(fake)["Database"] == "analytics"
+    twin.urls.reverse()
+    assert client.urls == [fake.url]  # its own list
+
+
+@pytest.mark.parametrize("make, never_sent", [
+    (lambda: requests.exceptions.ConnectionError(MaxRetryError(None, "/x", NameResolutionError(
+        "h", None, socket.gaierror(-2, "Name or service not known")))), True),
+    (lambda: requests.exceptions.ConnectionError(MaxRetryError(None, "/x", NewConnectionError(
+        None, "Failed to establish a new connection: [Errno 111] Connection refused"))), True),
+    (lambda: requests.exceptions.ConnectTimeout(MaxRetryError(None, "/x", ConnectTimeoutError("timed out"))), True),
+    (lambda: requests.exceptions.ReadTimeout(ReadTimeoutError(None, "/x", "Read timed out")), False),
+    (lambda: requests.exceptions.ConnectionError(ProtocolError(
+        "Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))), False),
+    (lambda: requests.exceptions.SSLError("certificate verify failed"), False),
+])
+def test_was_never_sent_by_type(make, never_sent):
+    assert was_never_sent(make()) is never_sent
 
 
 def test_instance_state_falls_back_to_post(fake):

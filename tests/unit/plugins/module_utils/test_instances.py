@@ -9,6 +9,7 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 import pytest
 
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import INSTANCE_TYPES, instance_type
 from ansible_collections.pinotops.pinot.plugins.module_utils.instances import (
     bad_tags,
     desired_tags,
@@ -166,3 +167,10 @@ def test_parse_instance_id(name, expected):
 
 def test_instance_id_round_trip():
     assert instance_id("server", "pinot-server-4.h", 8098) == "Server_pinot-server-4.h_8098"
+
+
+def test_one_prefix_map_for_instance_ids():
+    """parse_instance_id and client.instance_type read the same map (there used to be two copies)."""
+    for prefix, kind in INSTANCE_TYPES.items():
+        name = "%shost.example_8098" % prefix
+        assert parse_instance_id(name) == (kind, "host.example", 8098) and instance_type(name) == kind

@@ -528,11 +528,6 @@ def test_without_the_rule_applying_an_abandoned_rebalance_is_restarted(params):
     assert result["restarts"] == rb.RESTARTS and "The likeliest" not in result["message"]
 
 
-def test_run_parallel_keeps_order():
-    assert par.run_parallel(None, [3, 1, 2], lambda client, x: x * 2, 2) == [6, 2, 4]
-    assert par.run_parallel(None, [3], lambda client, x: x * 2, 4) == [6]
-
-
 class CopyableClient:
     """A client whose copy() (same settings, its own session) records the thread that asked for it."""
 
@@ -543,6 +538,11 @@ class CopyableClient:
         twin = CopyableClient(self.copies)
         self.copies.append((threading.current_thread().name, twin))
         return twin
+
+
+def test_run_parallel_keeps_order():
+    assert par.run_parallel(CopyableClient(), [3, 1, 2], lambda client, x: x * 2, 2) == [6, 2, 4]
+    assert par.run_parallel(CopyableClient(), [3], lambda client, x: x * 2, 4) == [6]
 
 
 def test_run_parallel_gives_each_worker_thread_its_own_client():

@@ -213,25 +213,42 @@ def test_queries_disabled_where_pinot_has_it(run_module, fake):
     fake.features["query_routing"] = True
     checked = run_module(pinot_instance, args(fake, state="queries_disabled"), check_mode=True)
     assert checked["changed"] is True and "queriesDisabled" not in fake.instances[server_id(3)]
+    assert fake.writes() == []  # check mode reads the API listing; it sends no write, not even a probe
     result = run_module(pinot_instance, args(fake, state="queries_disabled"))
     assert result["changed"] is True and fake.instances[server_id(3)]["queriesDisabled"] == "true"
     assert run_module(pinot_instance, args(fake, state="queries_disabled"))["changed"] is False
     assert run_module(pinot_instance, args(fake, state="queries_enabled"))["changed"] is True
     assert "queriesDisabled" not in fake.instances[server_id(3)]
-    # the probe went to the controller and changed nothing there
-    probes = fake.calls("PUT", "/instances/Controller_localhost_9000/state")
-    assert probes and fake.instances["Controller_localhost_9000"]["enabled"] is True
+    # only the server's own state was written: no probe sent to another instance
+    assert [c[1] for c in fake.writes()] == ["/instances/%s/state" % server_id(3)] * 2
 
 
 @pytest.mark.parametrize("state_put", [True, False])
 def test_queries_disabled_on_older_pinot_fails_clearly(run_module, fake, state_put):
     fake.features["state_put"] = state_put
+    checked = run_module(pinot_instance, args(fake, state="queries_disabled"), check_mode=True)
+    assert checked["failed"] is True and "arrived after Pinot 1.5" in checked["msg"] and fake.writes() == []
     result = run_module(pinot_instance, args(fake, state="queries_disabled"))
     assert result["failed"] is True and "arrived after Pinot 1.5" in result["msg"]
-    assert "Nothing was changed" in result["msg"]
-    assert [c for c in fake.writes() if server_id(3) in c[1]] == []
+    assert "Nothing was changed" in result["msg"] and result["changed"] is False
+    assert fake.writes() == []  # the API listing said so: nothing was sent
     # already routed to: nothing to do even where the state does not exist
     assert run_module(pinot_instance, args(fake, state="queries_enabled"))["changed"] is False
+
+
+@pytest.mark.parametrize("state_put", [True, False])
+def test_queries_disabled_without_api_listing(run_module, fake, warnings, state_put):
+    """Listing hidden: check mode warns that it cannot tell; a real run lets the write tell, and changes nothing."""
+    fake.api_listing = False
+    fake.features["state_put"] = state_put
+    checked = run_module(pinot_instance, args(fake, state="queries_disabled"), check_mode=True)
+    assert checked["changed"] is True and fake.writes() == []
+    assert any("cannot tell whether this controller can turn query routing off" in w for w in warnings)
+    result = run_module(pinot_instance, args(fake, state="queries_disabled"))
+    assert result["failed"] is True and "arrived after Pinot 1.5" in result["msg"] and result["changed"] is False
+    assert "queriesDisabled" not in fake.instances[server_id(3)] and fake.instances[server_id(3)]["enabled"] is True
+    # every write went to the server itself and was refused (400 Unknown state, or 405 on Pinot before 1.0)
+    assert set(c[1] for c in fake.writes()) == {"/instances/%s/state" % server_id(3)}
 
 
 def test_queries_disabled_only_for_servers(run_module, fake):

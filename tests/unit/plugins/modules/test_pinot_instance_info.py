@@ -86,3 +86,53 @@ def test_bad_connection_options(run_module, cluster, args, message):
     result = run_module(pinot_instance_info, args)
     assert result["failed"] and message in result["msg"]
     assert cluster.requests == []
+
+
+@pytest.mark.parametrize("option", ["name", "type"])
+def test_empty_lists_are_refused(run_module, cluster, option):
+    """`name: []` would list nothing and `type: []` everything: both are mistakes, said before any call."""
+    result = run_module(pinot_instance_info, {"controller_url": cluster.url, option: []})
+    assert result["failed"] is True and result["msg"].startswith("%s is an empty list: give at least one" % option)
+    assert "leave %s out" % option in result["msg"] and cluster.requests == []
+
+
+def test_empty_controller_url_is_refused(run_module, cluster):
+    result = run_module(pinot_instance_info, {"controller_url": []})
+    assert result["failed"] is True and "controller_url is empty" in result["msg"] and cluster.requests == []
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_name_user_and_their_source(run_module, cluster, monkeypatch, status):
+    """Pinot 0.11 answers a wrong password with 403, like a missing permission: the message says both, and where
+    the credentials came from, never the password."""
+    cluster.users = {"admin": "right"}
+    cluster.auth_failure_status = status
+    monkeypatch.setenv("PINOT_USERNAME", "admin")
+    monkeypatch.setenv("PINOT_PASSWORD", "wrong-secret")
+    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "retries": 0})
+    assert result["failed"] is True and result["status"] == status
+    assert "user 'admin' (username from PINOT_USERNAME, password from PINOT_PASSWORD)" in result["msg"]
+    if status == 403:
+        assert "refuses the credentials" in result["msg"] and "lacks the permission" in result["msg"]
+    else:
+        assert "missing or refused" in result["msg"]
+    assert "wrong-secret" not in str(result)
+
+
+def test_token_source_is_named_without_its_value(run_module, cluster, monkeypatch):
+    cluster.users = {"admin": "right"}
+    monkeypatch.setenv("PINOT_TOKEN", "tok-SECRET")
+    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "retries": 0})
+    assert result["failed"] is True and "a token (from PINOT_TOKEN)" in result["msg"]
+    assert "tok-SECRET" not in str(result)
+    monkeypatch.delenv("PINOT_TOKEN")
+    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "retries": 0, "token": "tok-SECRET"})
+    assert "a token (from the token option)" in result["msg"] and "tok-SECRET" not in str(result)
+
+
+def test_no_credentials_is_said(run_module, cluster, monkeypatch):
+    cluster.users = {"admin": "right"}
+    for variable in ("PINOT_USERNAME", "PINOT_PASSWORD", "PINOT_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "retries": 0})
+    assert result["failed"] is True and "Sent: no credentials" in result["msg"]

@@ -150,3 +150,18 @@ def test_fallback_check_reads_only_when_a_tenant_tag_goes(run_module, fake):
     result = run_module(pinot_instance_tags, args(fake, tags=["custom"], mode="add"))
     assert result["changed"] is True and result["validated_by"] is None
     assert fake.calls("GET", "/tables") == []
+
+
+def test_failed_write_leaves_no_diff(run_module, cluster):
+    """A diff says what changed: after a refused PUT nothing did."""
+    cluster.fail_next("PUT", "/updateTags$", error(500, "Failed to update instance"), times=5)
+    result = run_module(pinot_instance_tags, args(cluster, tags=["server_untagged"], retries=0), diff=True)
+    assert result["failed"] is True and result["changed"] is False
+    assert "diff" not in result and result["tags"] == [OFF, RT]
+
+
+@pytest.mark.parametrize("mode", ["add", "remove"])
+def test_empty_tags_refused_with_add_and_remove(run_module, cluster, mode):
+    result = run_module(pinot_instance_tags, args(cluster, tags=[], mode=mode))
+    assert result["failed"] is True and "tags is an empty list" in result["msg"]
+    assert "Nothing was changed" in result["msg"] and cluster.requests == []

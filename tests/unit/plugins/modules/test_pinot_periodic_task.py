@@ -54,12 +54,10 @@ def add_periodic_tasks(fake, post=True, reply_shape="current", accepted=True):
             return Reply(200, {"Log Request Id": task_id, "Controllers notified": accepted})
         return Reply(200, {"taskId": task_id, "isSuccessful": accepted})
 
-    def post_run(fake, match, query, body):
-        return run(fake, match, query, body) if post else None
-
     fake.route("GET", r"/periodictask/names", names)
     fake.route("GET", r"/periodictask/run", run)
-    fake.route("POST", r"/periodictask/run", post_run)
+    if post:
+        fake.route("POST", r"/periodictask/run", run)
     return fake
 
 
@@ -166,13 +164,41 @@ def test_properties_on_an_old_controller_fail_before_running(run_module, fake):
     assert result["failed"] is True and result["changed"] is False
     assert "Task properties need a controller that takes them (POST /periodictask/run, Pinot 1.4" in result["msg"]
     assert fake.runs == []
-    assert [c[0] for c in fake.calls(path_prefix="/periodictask/run")] == ["POST"]  # the probe, answered 405
+    # told by the controller's API listing: nothing was sent to /periodictask/run, not even a probe
+    assert fake.calls(path_prefix="/periodictask/run") == [] and fake.writes() == []
 
 
 def test_properties_probe_in_check_mode(run_module, fake):
     add_periodic_tasks(fake, post=False)
     result = run_module(pinot_periodic_task, args(fake, name="SegmentStatusChecker", properties={"a": "b"}), check_mode=True)
     assert result["failed"] is True and "Nothing was run" in result["msg"]
+    assert fake.writes() == []
+
+
+@pytest.mark.parametrize("post", [True, False])
+def test_properties_without_api_listing(run_module, fake, warnings, post):
+    """A proxy hides GET /swagger.json: check mode says it cannot tell; a real run lets the POST tell (405 = not run)."""
+    add_periodic_tasks(fake, post=post)
+    fake.api_listing = False
+    checked = run_module(pinot_periodic_task, args(fake, name="SegmentStatusChecker", properties={"a": "b"}),
+                         check_mode=True)
+    assert checked["changed"] is True and fake.writes() == []
+    assert any("cannot tell whether this controller takes task properties" in w for w in warnings)
+    result = run_module(pinot_periodic_task, args(fake, name="SegmentStatusChecker", properties={"a": "b"}))
+    if post:
+        assert result["changed"] is True and fake.runs[0]["properties"] == {"a": "b"}
+    else:
+        assert result["failed"] is True and result["changed"] is False and result["status"] == 405
+        assert "Task properties need a controller that takes them" in result["msg"] and "Nothing was run" in result["msg"]
+        assert fake.runs == [] and len(fake.calls("POST", "/periodictask/run")) == 1
+
+
+@pytest.mark.parametrize("table", ["", " "])
+def test_empty_table_is_refused(run_module, cluster, table):
+    """An empty table (a variable that came out empty) must not run the task for every table."""
+    result = run_module(pinot_periodic_task, args(cluster, name="RetentionManager", table=table))
+    assert result["failed"] is True and "table is empty" in result["msg"] and "Nothing was run" in result["msg"]
+    assert cluster.runs == [] and cluster.calls(path_prefix="/periodictask/run") == []
 
 
 def test_legacy_reply_shape(run_module, fake):
