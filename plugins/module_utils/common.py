@@ -13,12 +13,10 @@ import copy
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import (
-    CREDENTIAL_ENV,
-    REQUESTS_IMPORT_ERROR,
-    PinotClient,
-    PinotError,
-)
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotClient
+from ansible_collections.pinotops.pinot.plugins.module_utils.credentials import CREDENTIAL_ENV
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
+from ansible_collections.pinotops.pinot.plugins.module_utils.transport import REQUESTS_IMPORT_ERROR
 
 # Mirrors plugins/doc_fragments/connection.py; keep the two in step.
 CONNECTION_ARGUMENT_SPEC = dict(

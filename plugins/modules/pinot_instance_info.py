@@ -129,8 +129,9 @@ missing:
 """
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import segments_by_instance
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, instance_type
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import instance_type
 
 
 def segment_counts(client):

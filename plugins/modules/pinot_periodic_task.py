@@ -144,8 +144,9 @@ task_names:
 """
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.args import typed_table_names
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import split_table_name
 
 
 def task_name_error(name, names):

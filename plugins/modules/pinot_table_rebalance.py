@@ -460,9 +460,10 @@ msg:
 import time
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.args import empty_list_message, resolve_tables
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
 from ansible_collections.pinotops.pinot.plugins.module_utils.convergence import progress_line
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.parallel import run_parallel
 from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance import (
     FEATURE_CANCEL,

@@ -121,11 +121,12 @@ tables:
       sample: {"Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098": {"ideal_state": 2, "external_view": 3}}
 """
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import segments_by_instance
 from ansible_collections.pinotops.pinot.plugins.module_utils.args import empty_list_message, resolve_tables
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, split_table_name
+from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import segments_by_instance
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
 from ansible_collections.pinotops.pinot.plugins.module_utils.convergence import convergence, progress_line
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_jobs import job_view, rebalance_jobs
 from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_wait import read_views
 

@@ -270,8 +270,8 @@ def test_knob_missing_on_old_controller_fails_before_anything(run_module, cluste
     RebalanceSim(cluster, "0.11")
     result = run_module(pinot_table_rebalance, args(cluster, table=["stats"], low_disk_mode=True, heartbeat_timeout=60))
     assert result["failed"] is True
-    assert result["msg"] == ("Cannot rebalance: heartbeat_timeout, low_disk_mode need Pinot 1.1 or newer (detected by "
-                             "DELETE /tables/{table}/rebalance existing); this controller does not have it, and Pinot "
+    assert result["msg"] == ("Cannot rebalance: heartbeat_timeout, low_disk_mode need Pinot 1.1 or newer (detected from "
+                             "the controller's API listing, GET /swagger.json); this controller does not have it, and Pinot "
                              "would silently ignore them. Remove them or upgrade Pinot")
     assert cluster.calls("POST") == []
 
