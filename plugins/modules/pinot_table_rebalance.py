@@ -596,7 +596,6 @@ def main():
     target_of = {}
     errors = {}  # table -> the PinotError that failed it, for the traceback -vvv shows
 
-
     def plan_worker(client, item):
         table, table_type = item
         try:
