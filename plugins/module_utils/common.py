@@ -105,8 +105,8 @@ class PinotModule(AnsibleModule):
     def fail_from_error(self, exc, msg=None, **result):
         """Fail with a PinotError's message (prefixed by what was being done), its details and its traceback.
 
-        The traceback goes to `exception`, which Ansible shows with -vvv only (as kubernetes.core and amazon.aws do);
-        the message stays the same.
+        The traceback goes to `exception` (as kubernetes.core and amazon.aws do); the message stays the same.
+        ansible-core 2.18 shows it with -vvv, 2.19+ with ANSIBLE_DISPLAY_TRACEBACK=error.
         """
         text = "%s: %s" % (msg, exc) if msg else str(exc)
         details = exc.to_result()
