@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import existing_table_names, split_table_name
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import existing_table_names, split_table_name
 
 
 def empty_list_message(params, instead):
@@ -32,7 +32,7 @@ def typed_table_names(tables, table_type, types_of):
     """Typed names the table arguments mean, in the order given, each once.
 
     `tables` are raw or typed names, `table_type` None or OFFLINE/REALTIME, `types_of` {raw name: types that exist}.
-    Each argument is resolved as Pinot resolves it (client.existing_table_names), which raises PinotError in Pinot's
+    Each argument is resolved as Pinot resolves it (names.existing_table_names), which raises PinotError in Pinot's
     words when a table does not exist or a typed name contradicts `table_type`.
     """
     found = []

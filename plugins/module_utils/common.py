@@ -10,15 +10,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
 import copy
+import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import (
-    CREDENTIAL_ENV,
-    REQUESTS_IMPORT_ERROR,
-    PinotClient,
-    PinotError,
-)
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotClient
+from ansible_collections.pinotops.pinot.plugins.module_utils.credentials import CREDENTIAL_ENV
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
+from ansible_collections.pinotops.pinot.plugins.module_utils.transport import REQUESTS_IMPORT_ERROR
 
 # Mirrors plugins/doc_fragments/connection.py; keep the two in step.
 CONNECTION_ARGUMENT_SPEC = dict(
@@ -44,6 +43,15 @@ def pinot_argument_spec(**module_options):
     spec = copy.deepcopy(CONNECTION_ARGUMENT_SPEC)
     spec.update(module_options)
     return spec
+
+
+def error_traceback(exc):
+    """The exception's own traceback as text, with the error it was raised from (a requests error, for example).
+
+    Taken from the exception, not from sys.exc_info(), so it is right outside the except block too (a failure a worker
+    thread recorded and the module reports later).
+    """
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
 class PinotModule(AnsibleModule):
@@ -73,7 +81,7 @@ class PinotModule(AnsibleModule):
                 ca_path=params["ca_path"], client_cert=params["client_cert"], client_key=params["client_key"],
                 timeout=params["timeout"], retries=params["retries"], credential_origin=self.credential_origin())
         except PinotError as exc:
-            self.fail_json(msg=str(exc))
+            self.fail_json(msg=str(exc), exception=error_traceback(exc))
 
     def _load_params(self):
         super(PinotModule, self)._load_params()
@@ -95,8 +103,12 @@ class PinotModule(AnsibleModule):
             self.fail_json(msg="%s is an empty list: %s. Nothing was done." % (name, instead))
 
     def fail_from_error(self, exc, msg=None, **result):
-        """Fail with a PinotError's message (prefixed by what was being done) and its details."""
+        """Fail with a PinotError's message (prefixed by what was being done), its details and its traceback.
+
+        The traceback goes to `exception` (as kubernetes.core and amazon.aws do); the message stays the same.
+        ansible-core 2.18 shows it with -vvv, 2.19+ with ANSIBLE_DISPLAY_TRACEBACK=error.
+        """
         text = "%s: %s" % (msg, exc) if msg else str(exc)
         details = exc.to_result()
         details.update(result)
-        self.fail_json(msg=text, **details)
+        self.fail_json(msg=text, exception=error_traceback(exc), **details)

@@ -16,7 +16,7 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 import re
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import INSTANCE_TYPES
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import INSTANCE_TYPES
 from ansible_collections.pinotops.pinot.plugins.module_utils.plan import table_replication
 
 SERVER_TAG_SUFFIXES = ("_OFFLINE", "_REALTIME")

@@ -16,8 +16,8 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 import time
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError
 from ansible_collections.pinotops.pinot.plugins.module_utils.convergence import convergence, plan_moves, servers_not_live
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
 from ansible_collections.pinotops.pinot.plugins.module_utils.plan import min_available_after
 from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_jobs import job_id_from_conflict, running_job_ids
 from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_wait import ABANDONED_AFTER_SECONDS, read_views, wait_for_rebalance

@@ -24,8 +24,8 @@ __metaclass__ = type  # pylint: disable=invalid-name
 import time
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.backoff import backoff_delays
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError
 from ansible_collections.pinotops.pinot.plugins.module_utils.convergence import convergence, error_replicas_to_reset, stuck_segments
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
 from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_jobs import FAILED_STATUSES, SUCCESS_STATUSES, find_retry, job_view
 
 # Polls back off from the first interval by half each time, to one every 30 seconds.

@@ -220,8 +220,9 @@ missing:
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.args import empty_list_message
 from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import view_summary
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, instance_type, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import instance_type, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.plan import plan_removal, statefulset_instances
 
 

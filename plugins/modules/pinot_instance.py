@@ -180,8 +180,8 @@ waited:
 import time
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.backoff import backoff_delays
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, instance_type
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
 from ansible_collections.pinotops.pinot.plugins.module_utils.instances import (
     drop_blockers_from_validation,
     drop_refusal,
@@ -189,6 +189,7 @@ from ansible_collections.pinotops.pinot.plugins.module_utils.instances import (
     parse_instance_id,
     tables_holding,
 )
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import instance_type
 
 POLL_FIRST = 1.0
 POLL_MAX = 15.0

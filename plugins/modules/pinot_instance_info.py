@@ -24,13 +24,15 @@ extends_documentation_fragment:
   - pinotops.pinot.connection
   - pinotops.pinot.connection.INFO_ATTRIBUTES
 options:
-  name:
+  instances:
     description:
       - Only these instance ids, for example V(Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098).
       - Ids Pinot does not know are listed in RV(missing) rather than failing the task.
-      - An empty list is refused; leave O(name) out to list every instance.
+      - An empty list is refused; leave O(instances) out to list every instance.
+      - O(name) is the same option under its first name.
     type: list
     elements: str
+    aliases: [name]
   type:
     description:
       - Only instances of these types (Pinot derives the type from the id's prefix).
@@ -42,12 +44,14 @@ options:
     description:
       - Only instances carrying this tag, for example V(DefaultTenant_OFFLINE) or V(server_untagged).
     type: str
-  segments:
+  include_segments:
     description:
       - Also count, per instance and table, the segments in the ideal state and in the external view.
       - Reads the ideal state and external view of every table (two calls per table), so it is slower on large clusters.
+      - O(segments) is the same option under its first name.
     type: bool
     default: false
+    aliases: [segments]
 """
 
 EXAMPLES = r"""
@@ -60,8 +64,8 @@ EXAMPLES = r"""
 - name: Does pinot-server-3 still hold segments?
   pinotops.pinot.pinot_instance_info:
     controller_url: http://pinot-controller.pinot-quickstart.svc:9000
-    name: Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098
-    segments: true
+    instances: Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098
+    include_segments: true
   register: server3
 
 - name: Show what it holds
@@ -110,18 +114,18 @@ instances:
       type: bool
     segments:
       description:
-        - Only with O(segments=true). Per typed table name, the number of segments this instance holds in the
+        - Only with O(include_segments=true). Per typed table name, the number of segments this instance holds in the
           ideal state and in the external view; tables where it holds none are left out.
       type: dict
-      returned: when O(segments=true)
+      returned: when O(include_segments=true)
       sample: {"events_REALTIME": {"ideal_state": 4, "external_view": 4}}
     total_segments:
-      description: Only with O(segments=true). Segments summed over all tables, in the ideal state and the external view.
+      description: Only with O(include_segments=true). Segments summed over all tables, in the ideal state and the external view.
       type: dict
-      returned: when O(segments=true)
+      returned: when O(include_segments=true)
       sample: {"ideal_state": 4, "external_view": 4}
 missing:
-  description: Ids given in O(name) that Pinot does not know.
+  description: Ids given in O(instances) that Pinot does not know.
   returned: always
   type: list
   elements: str
@@ -129,8 +133,9 @@ missing:
 """
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import segments_by_instance
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, instance_type
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import instance_type
 
 
 def segment_counts(client):
@@ -161,19 +166,19 @@ def describe(config, live):
 def main():
     module = PinotModule(
         argument_spec=dict(
-            name=dict(type="list", elements="str"),
+            instances=dict(type="list", elements="str", aliases=["name"]),
             type=dict(type="list", elements="str", choices=["controller", "broker", "server", "minion"]),
             tag=dict(type="str"),
-            segments=dict(type="bool", default=False),
+            include_segments=dict(type="bool", default=False, aliases=["segments"]),
         ),
         supports_check_mode=True,
     )
     client, params = module.client, module.params
-    module.fail_on_empty_list("name", "give at least one instance id, or leave name out to list every instance")
+    module.fail_on_empty_list("instances", "give at least one instance id, or leave instances out to list every instance")
     module.fail_on_empty_list("type", "give at least one type, or leave type out to list every type")
     try:
         known = client.list_instances()
-        wanted = params["name"] if params["name"] is not None else known
+        wanted = params["instances"] if params["instances"] is not None else known
         missing = sorted(name for name in wanted if name not in known)
         names = sorted(name for name in wanted if name in known and
                        (not params["type"] or instance_type(name) in params["type"]))
@@ -186,7 +191,7 @@ def main():
             if params["tag"] and params["tag"] not in (config.get("tags") or []):
                 continue
             instances.append(describe(config, live))
-        if params["segments"]:
+        if params["include_segments"]:
             counts = segment_counts(client)
             for instance in instances:
                 per_table = counts.get(instance["name"], {})

@@ -147,8 +147,8 @@ validated_by:
   sample: pinot
 """
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, instance_type
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
 from ansible_collections.pinotops.pinot.plugins.module_utils.instances import (
     bad_tags,
     desired_tags,
@@ -157,6 +157,7 @@ from ansible_collections.pinotops.pinot.plugins.module_utils.instances import (
     tag_kind,
     tag_update_issues,
 )
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import instance_type
 
 
 def check_with_pinot(client, instance, new_tags):

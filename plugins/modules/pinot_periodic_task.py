@@ -14,10 +14,11 @@ short_description: Run an Apache Pinot controller periodic task now
 version_added: 0.1.0
 description:
   - Asks the Pinot controllers to run one of their periodic tasks (for example C(SegmentStatusChecker),
-    C(RetentionManager), C(RealtimeSegmentValidationManager)) now, for every table or for one table, instead of waiting
-    for its next scheduled run. This is what C(GET /periodictask/run?taskname=...&tableName=...&type=...) does by hand.
+    C(RetentionManager), C(RealtimeSegmentValidationManager)) now, for every table or for the tables named, instead of
+    waiting for its next scheduled run. This is what C(GET /periodictask/run?taskname=...&tableName=...&type=...) does
+    by hand, once per table.
   - The task name is checked against the controller's list (C(GET /periodictask/names)) first; a wrong name fails
-    with the valid names and nothing runs. The table, when given, is checked to exist first as well.
+    with the valid names and nothing runs. Every table named is checked to exist before the first run as well.
   - Task properties (O(properties)) need a controller that takes them (C(POST /periodictask/run), Pinot 1.4 and
     newer); with an older controller the module fails before running anything.
   - Pinot only starts the run. Every controller receives a message and runs the task for the tables it leads; Pinot
@@ -48,13 +49,16 @@ options:
     required: true
   table:
     description:
-      - Run the task only for this table, raw (V(events)) or typed (V(events_REALTIME)).
+      - Run the task only for these tables, raw (V(events)) or typed (V(events_REALTIME)), one run per table in the
+        order given (a table named twice runs once). One name alone, as a string, is fine.
       - A raw name of a hybrid table (one with both an offline and a realtime table) needs O(table_type).
-      - Without it, the task runs for every table. An empty value is refused.
-    type: str
+      - Without it, the task runs once for every table. An empty list or an empty name is refused.
+      - If a run fails, the tables after it are not run; RV(runs) says which ran.
+    type: list
+    elements: str
   table_type:
     description:
-      - The type of O(table) (needs O(table)). Must agree with the suffix of a typed name.
+      - The type of the tables in O(table) (needs O(table)). Must agree with the suffix of a typed name.
     type: str
     choices: [OFFLINE, REALTIME]
   properties:
@@ -84,6 +88,17 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "Look for {{ run.task_id }} in the controller logs"
 
+- name: Recompute the segment status of two tables, one after the other
+  pinotops.pinot.pinot_periodic_task:
+    controller_url: http://pinot-controller.pinot-quickstart.svc:9000
+    name: SegmentStatusChecker
+    table: [events_REALTIME, stats_OFFLINE]
+  register: runs
+
+- name: Show each table's task id
+  ansible.builtin.debug:
+    msg: "{{ runs.runs | items2dict(key_name='table', value_name='task_id') }}"
+
 - name: Apply retention to every table now
   pinotops.pinot.pinot_periodic_task:
     controller_url: http://pinot-controller.pinot-quickstart.svc:9000
@@ -105,7 +120,9 @@ name:
   type: str
   sample: SegmentStatusChecker
 table:
-  description: The typed table the task ran for; V(null) when it ran for every table.
+  description:
+    - The typed table of the last run (the only one unless O(table) names several tables); V(null) when the task ran
+      for every table. RV(runs) has each run.
   returned: always
   type: str
   sample: events_REALTIME
@@ -116,7 +133,7 @@ properties:
   sample: {"runSegmentLevelValidation": "true"}
 task_id:
   description:
-    - The id Pinot gave this run (C(taskId); C(Log Request Id) on Pinot 0.9 and 0.10). The controllers log it when
+    - The id Pinot gave the last run (C(taskId); C(Log Request Id) on Pinot 0.9 and 0.10). The controllers log it when
       they run the task.
     - V(null) in check mode.
   returned: always
@@ -124,17 +141,39 @@ task_id:
   sample: api-1a2b3c4d
 accepted:
   description:
-    - Whether Pinot notified at least one controller (C(isSuccessful); C(Controllers notified) on Pinot 0.9 and
+    - Whether Pinot notified at least one controller of the last run (C(isSuccessful); C(Controllers notified) on Pinot 0.9 and
       0.10). The module fails when Pinot says false.
     - V(null) in check mode.
   returned: always
   type: bool
   sample: true
 response:
-  description: The controller's reply as it came; V(null) in check mode.
+  description: The controller's reply to the last run as it came; V(null) in check mode.
   returned: always
   type: dict
   sample: {"taskId": "api-1a2b3c4d", "isSuccessful": true}
+runs:
+  description:
+    - One entry per run, in order; a single entry with O(table) left out (the task ran for every table).
+    - After a failure, the runs that were started; in check mode, the runs that would start (with V(null) ids).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    table:
+      description: The typed table this run was for; V(null) for every table.
+      type: str
+    task_id:
+      description: The id Pinot gave this run; V(null) in check mode.
+      type: str
+    accepted:
+      description: Whether Pinot notified at least one controller; V(null) in check mode.
+      type: bool
+    response:
+      description: The controller's reply as it came; V(null) in check mode.
+      type: dict
+  sample: [{"table": "events_REALTIME", "task_id": "api-1a2b3c4d", "accepted": true,
+            "response": {"taskId": "api-1a2b3c4d", "isSuccessful": true}}]
 task_names:
   description: The periodic tasks this controller can run.
   returned: always
@@ -144,8 +183,9 @@ task_names:
 """
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.args import typed_table_names
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import split_table_name
 
 
 def task_name_error(name, names):
@@ -184,11 +224,24 @@ def resolve_table(client, table, table_type):
     return found[0]
 
 
+def for_tables(tables):
+    """" for events_REALTIME, stats_OFFLINE" for a message; "" when the task runs for every table."""
+    return " for %s" % ", ".join(tables) if tables and tables != [None] else ""
+
+
+def ran_before(runs):
+    """What already ran, for a failure message: the tables after a failed run are not run."""
+    if not runs:
+        return ""
+    return " (it already ran for %s, task ids %s; the tables after this one were not run)" % (
+        ", ".join(run["table"] for run in runs), ", ".join(str(run["task_id"]) for run in runs))
+
+
 def main():
     module = PinotModule(
         argument_spec=dict(
             name=dict(type="str", required=True),
-            table=dict(type="str"),
+            table=dict(type="list", elements="str"),
             table_type=dict(type="str", choices=["OFFLINE", "REALTIME"]),
             properties=dict(type="dict"),
         ),
@@ -199,11 +252,11 @@ def main():
     name = params["name"]
     properties = as_strings(params["properties"])
     result = dict(changed=False, name=name, table=None, properties=properties, task_id=None, accepted=None,
-                  response=None, task_names=[])
-    if params["table"] is not None and not params["table"].strip():
-        # An empty table (a variable that came out empty) would otherwise run the task for every table.
-        module.fail_json(msg="table is empty: give a table name, or leave table out to run the task for every table. "
-                             "Nothing was run.", **result)
+                  response=None, task_names=[], runs=[])
+    # An empty list or name (a variable that came out empty) would otherwise run the task for every table.
+    if params["table"] == [] or any(not table.strip() for table in params["table"] or []):
+        module.fail_json(msg="table is empty or names an empty table: give table names, or leave table out to run the "
+                             "task for every table. Nothing was run.", **result)
     no_properties = ("Task properties need a controller that takes them (POST /periodictask/run, Pinot 1.4 and newer); "
                      "this controller only runs tasks without properties. Nothing was run. Remove properties or upgrade "
                      "the controller.")
@@ -211,8 +264,13 @@ def main():
         result["task_names"] = names = client.periodic_task_names()
         if name not in names:
             module.fail_json(msg=task_name_error(name, names), **result)
+        tables = [None]  # None: the task runs for every table
         if params["table"]:
-            result["table"] = resolve_table(client, params["table"], params["table_type"])
+            tables = []
+            for table in params["table"]:
+                typed = resolve_table(client, table, params["table_type"])
+                if typed not in tables:
+                    tables.append(typed)
         # Read from the controller's API listing; None when it cannot be read: then the POST itself tells (405).
         takes_properties = client.has_periodic_task_post() if properties else True
         if takes_properties is False:
@@ -220,28 +278,39 @@ def main():
     except PinotError as exc:
         module.fail_from_error(exc, msg="Could not check periodic task %s" % name, **result)
 
+    result["table"] = tables[-1]
+    result["runs"] = [dict(table=table, task_id=None, accepted=None, response=None) for table in tables]
     result["changed"] = True
     if module.check_mode:
         if takes_properties is None:
             module.warn("Check mode cannot tell whether this controller takes task properties (its API listing, "
                         "GET /swagger.json, could not be read); a real run finds out before running anything.")
-        module.exit_json(msg="Would run periodic task %s" % name, **result)
-    table_type = split_table_name(result["table"])[1] if result["table"] else None
-    try:
-        reply = client.run_periodic_task(name, result["table"], table_type, properties)
-    except PinotError as exc:
-        result["changed"] = False
-        if exc.unsupported:
-            module.fail_from_error(exc, msg=no_properties.rstrip("."), **result)
-        module.fail_from_error(exc, msg="Could not run periodic task %s" % name, **result)
-    result["response"] = reply
-    result["task_id"], result["accepted"] = parse_reply(reply)
-    if result["accepted"] is False:
-        result["changed"] = False
-        module.fail_json(msg="Pinot notified no controller to run periodic task %s (task id %s); it did not run. "
-                             "Check that the controllers are live." % (name, result["task_id"]), **result)
-    module.exit_json(msg="Started periodic task %s (task id %s); Pinot reports no completion, look for the id in the "
-                         "controller logs" % (name, result["task_id"]), **result)
+        module.exit_json(msg="Would run periodic task %s%s" % (name, for_tables(tables)), **result)
+    runs = result["runs"]
+    result["runs"] = []
+    for run in runs:
+        result.update(table=run["table"], task_id=None, accepted=None, response=None)
+        table_type = split_table_name(run["table"])[1] if run["table"] else None
+        try:
+            reply = client.run_periodic_task(name, run["table"], table_type, properties)
+        except PinotError as exc:
+            result["changed"] = bool(result["runs"])
+            if exc.unsupported:
+                module.fail_from_error(exc, msg=no_properties.rstrip(".") + ran_before(result["runs"]), **result)
+            module.fail_from_error(exc, msg="Could not run periodic task %s%s%s" % (
+                name, for_tables([run["table"]]), ran_before(result["runs"])), **result)
+        run["response"] = result["response"] = reply
+        run["task_id"], run["accepted"] = result["task_id"], result["accepted"] = parse_reply(reply)
+        if run["accepted"] is False:
+            result["changed"] = bool(result["runs"])
+            module.fail_json(msg="Pinot notified no controller to run periodic task %s%s (task id %s); it did not run. "
+                                 "Check that the controllers are live%s." % (
+                                     name, for_tables([run["table"]]), run["task_id"], ran_before(result["runs"])),
+                             **result)
+        result["runs"].append(run)
+    module.exit_json(msg="Started periodic task %s%s (task id %s); Pinot reports no completion, look for the id in the "
+                         "controller logs" % (name, for_tables(tables), ", ".join(str(run["task_id"]) for run in runs)),
+                     **result)
 
 
 if __name__ == "__main__":

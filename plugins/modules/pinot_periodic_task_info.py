@@ -59,8 +59,8 @@ properties_supported:
   sample: false
 """
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
 
 
 def main():

@@ -183,15 +183,16 @@ problems:
   sample: ["events_REALTIME: 1 segment(s) below replication 2", "events_REALTIME: 1 segment(s) with replicas in ERROR"]
 """
 
+from ansible_collections.pinotops.pinot.plugins.module_utils.args import empty_list_message, resolve_tables, typed_table_names
 from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import (
     instances_of,
     rename_servers,
     short_server_names,
     table_assignment,
 )
-from ansible_collections.pinotops.pinot.plugins.module_utils.args import empty_list_message, resolve_tables, typed_table_names
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.plan import table_replication
 
 

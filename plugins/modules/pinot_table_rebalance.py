@@ -460,9 +460,10 @@ msg:
 import time
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.args import empty_list_message, resolve_tables
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, split_table_name
-from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
+from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule, error_traceback
 from ansible_collections.pinotops.pinot.plugins.module_utils.convergence import progress_line
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.parallel import run_parallel
 from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance import (
     FEATURE_CANCEL,
@@ -593,12 +594,14 @@ def main():
 
     query = rebalance_params(params)
     target_of = {}
+    errors = {}  # table -> the PinotError that failed it, for the traceback -vvv shows
 
     def plan_worker(client, item):
         table, table_type = item
         try:
             result, target, has_summary = plan_table(client, table, table_type, query)
         except PinotError as exc:
+            errors[table] = exc
             return failed_table(new_table_result(table, table_type), exc, "dry run failed"), False
         target_of[table] = target
         if result["status"] not in ("DONE", "NO_OP", "IN_PROGRESS"):
@@ -622,7 +625,8 @@ def main():
             result["outcome"] = "not_started"
 
     if module.check_mode or planning_failed:
-        finish(module, results, started, nothing_started=bool(planning_failed) and not module.check_mode)
+        finish(module, results, started, nothing_started=bool(planning_failed) and not module.check_mode,
+               errors=errors)
 
     def start_worker(client, result):
         if result["already_balanced"]:
@@ -634,19 +638,26 @@ def main():
                                follow_jobs=follow_jobs, cancel_on_timeout=params["cancel_on_timeout"],
                                can_cancel=can_cancel)
         except PinotError as exc:
+            errors[result["table"]] = exc
             return failed_table(result, exc, "rebalance of %s failed" % result["table"])
 
     results = run_parallel(client, results, start_worker, params["parallelism"])
-    finish(module, results, started)
+    finish(module, results, started, errors=errors)
 
 
-def finish(module, results, started, nothing_started=False):
-    """Exit with every table's result; `changed` says whether anything was (in check mode: would be) started."""
+def finish(module, results, started, nothing_started=False, errors=None):
+    """Exit with every table's result; `changed` says whether anything was (in check mode: would be) started.
+
+    `errors` maps a table to the PinotError that failed it: their tracebacks go to `exception` (shown with -vvv).
+    """
     changed = any(r["changed"] for r in results)
     problems = [r for r in results if r["outcome"] in PROBLEM_OUTCOMES]
     msg = "; ".join(table_line(r) for r in results)
     extra = {"diff": diff_of(results)} if module._diff else {}
     if problems:
+        tracebacks = ["%s:\n%s" % (table, error_traceback(exc)) for table, exc in sorted((errors or {}).items())]
+        if tracebacks:
+            extra["exception"] = "\n".join(tracebacks)
         module.fail_json(msg="Rebalance did not complete for %d of %d tables after %d s%s: %s" % (
             len(problems), len(results), time.monotonic() - started,
             " (nothing was started: every dry run must succeed first)" if nothing_started else "",

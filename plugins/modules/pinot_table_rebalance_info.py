@@ -15,9 +15,9 @@ version_added: 0.1.0
 description:
   - For each table, reports how many segments the external view serves as the ideal state asks (converged out
     of the total), the segments in ERROR, Pinot's latest rebalance job and its status (Pinot 1.0 and newer),
-    and, for the servers named in O(servers), how many segments they still hold.
+    and, for the server instances named in O(instances), how many segments they still hold.
   - RV(done) is true when no rebalance job is running, the external view matches the ideal state, and the
-    servers in O(servers) hold nothing; RV(msg) is one line per table, so a loop that prints it shows progress
+    servers in O(instances) hold nothing; RV(msg) is one line per table, so a loop that prints it shows progress
     (see the examples of M(pinotops.pinot.pinot_table_rebalance)).
   - Read-only; runs the same in check mode.
 author:
@@ -42,13 +42,15 @@ options:
       - Only this half of the tables.
     type: str
     choices: [OFFLINE, REALTIME]
-  servers:
+  instances:
     description:
       - Server instance ids that should end up holding nothing (for example a server being removed); their
         remaining segments are counted per table, and RV(done) waits for them to reach zero.
       - An empty list is refused; leave the option out when no server is to be emptied.
+      - O(servers) is the same option under its first name.
     type: list
     elements: str
+    aliases: [servers]
 """
 
 EXAMPLES = r"""
@@ -66,7 +68,7 @@ EXAMPLES = r"""
   pinotops.pinot.pinot_table_rebalance_info:
     controller_url: http://pinot-controller.pinot-quickstart.svc:9000
     tenant: DefaultTenant
-    servers: [Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098]
+    instances: [Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098]
   register: rebalance_progress
   until: rebalance_progress.done
   retries: 240
@@ -75,7 +77,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 done:
-  description: True when every table has no running rebalance job, converged views and nothing left on O(servers).
+  description: True when every table has no running rebalance job, converged views and nothing left on O(instances).
   returned: always
   type: bool
   sample: false
@@ -99,7 +101,7 @@ tables:
       type: str
       sample: REALTIME
     done:
-      description: No running job, the external view matches the ideal state, and O(servers) hold nothing.
+      description: No running job, the external view matches the ideal state, and O(instances) hold nothing.
       type: bool
       sample: false
     progress:
@@ -116,16 +118,17 @@ tables:
       sample: {"job_id": "3f1c9a0e-5d1b-4c55-9a53-0d7f5c2b9e11", "status": "IN_PROGRESS", "attempt": 1,
                "original_job_id": "3f1c9a0e-5d1b-4c55-9a53-0d7f5c2b9e11", "elapsed_seconds": 25, "message": null}
     on_servers:
-      description: For each server in O(servers), the segments of this table it holds in the ideal state and the external view.
+      description: For each server in O(instances), the segments of this table it holds in the ideal state and the external view.
       type: dict
       sample: {"Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098": {"ideal_state": 2, "external_view": 3}}
 """
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import segments_by_instance
 from ansible_collections.pinotops.pinot.plugins.module_utils.args import empty_list_message, resolve_tables
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError, split_table_name
+from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import segments_by_instance
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
 from ansible_collections.pinotops.pinot.plugins.module_utils.convergence import convergence, progress_line
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import split_table_name
 from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_jobs import job_view, rebalance_jobs
 from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_wait import read_views
 
@@ -172,7 +175,7 @@ def main():
             table=dict(type="list", elements="str"),
             tenant=dict(type="str"),
             table_type=dict(type="str", choices=["OFFLINE", "REALTIME"]),
-            servers=dict(type="list", elements="str"),
+            instances=dict(type="list", elements="str", aliases=["servers"]),
         ),
         mutually_exclusive=[("table", "tenant")],
         required_one_of=[("table", "tenant")],
@@ -181,12 +184,12 @@ def main():
     client, params = module.client, module.params
     # An empty list checks nothing, so `done` would be true at once and an until: loop would pass.
     empty = empty_list_message(params, {"table": "name at least one table, or use tenant",
-                                        "servers": "name the servers that should end up holding nothing, or leave servers out"})
+                                        "instances": "name the servers that should end up holding nothing, or leave instances out"})
     if empty:
         module.fail_json(msg=empty)
     try:
         names = resolve_tables(client, params["table"], params["table_type"], params["tenant"])
-        tables = [report(client, name, split_table_name(name)[1], params["servers"] or []) for name in names]
+        tables = [report(client, name, split_table_name(name)[1], params["instances"] or []) for name in names]
     except PinotError as exc:
         module.fail_from_error(exc, msg="Could not read the rebalance progress of %s" % (
             params["table"] or "tenant %s" % params["tenant"]))

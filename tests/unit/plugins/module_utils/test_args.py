@@ -14,7 +14,8 @@ from ansible_collections.pinotops.pinot.plugins.module_utils.args import (
     resolve_tables,
     typed_table_names,
 )
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotClient, PinotError
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotClient
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
 from ansible_collections.pinotops.pinot.tests.unit.fake_controller import server_id
 
 TYPES = {"events": ["OFFLINE", "REALTIME"], "stats": ["OFFLINE"]}

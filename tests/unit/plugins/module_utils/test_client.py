@@ -23,15 +23,10 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import (
-    PinotClient,
-    PinotError,
-    describe_body,
-    redact_url,
-    split_table_name,
-    table_name_with_type,
-    was_never_sent,
-)
+from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotClient
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError, describe_body, redact_url
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import split_table_name, table_name_with_type
+from ansible_collections.pinotops.pinot.plugins.module_utils.transport import was_never_sent
 from ansible_collections.pinotops.pinot.tests.unit.fake_controller import Reply, error, server_id
 
 

@@ -9,7 +9,6 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 import pytest
 
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import INSTANCE_TYPES, instance_type
 from ansible_collections.pinotops.pinot.plugins.module_utils.instances import (
     bad_tags,
     desired_tags,
@@ -23,6 +22,7 @@ from ansible_collections.pinotops.pinot.plugins.module_utils.instances import (
     tables_holding,
     tag_update_issues,
 )
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import INSTANCE_TYPES, instance_type
 
 OFF, RT = "DefaultTenant_OFFLINE", "DefaultTenant_REALTIME"
 
@@ -170,7 +170,7 @@ def test_instance_id_round_trip():
 
 
 def test_one_prefix_map_for_instance_ids():
-    """parse_instance_id and client.instance_type read the same map (there used to be two copies)."""
+    """parse_instance_id and names.instance_type read the same map (there used to be two copies)."""
     for prefix, kind in INSTANCE_TYPES.items():
         name = "%shost.example_8098" % prefix
         assert parse_instance_id(name) == (kind, "host.example", 8098) and instance_type(name) == kind

@@ -19,7 +19,7 @@ from ansible_collections.pinotops.pinot.plugins.module_utils import rebalance as
 from ansible_collections.pinotops.pinot.plugins.module_utils import rebalance_jobs as rj
 from ansible_collections.pinotops.pinot.plugins.module_utils import rebalance_wait as rw
 from ansible_collections.pinotops.pinot.plugins.module_utils.backoff import backoff_delays
-from ansible_collections.pinotops.pinot.plugins.module_utils.client import PinotError
+from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
 
 A, B, C, D = "Server_a_8098", "Server_b_8098", "Server_c_8098", "Server_d_8098"
 BEFORE = {"s0": {A: "ONLINE", D: "ONLINE"}, "s1": {B: "ONLINE", D: "ONLINE"}, "s2": {A: "ONLINE", B: "ONLINE"}}

@@ -10,7 +10,7 @@ __metaclass__ = type  # pylint: disable=invalid-name
 import pytest
 
 from ansible_collections.pinotops.pinot.plugins.modules import pinot_instance_info
-from ansible_collections.pinotops.pinot.tests.unit.fake_controller import server_id
+from ansible_collections.pinotops.pinot.tests.unit.fake_controller import error, server_id
 
 
 @pytest.fixture
@@ -38,8 +38,8 @@ def test_lists_servers_with_liveness(run_module, cluster):
 
 def test_segments_per_table(run_module, cluster):
     cluster.tables["events_REALTIME"]["externalview"]["events__0__0__20260101T0000Z"].pop(server_id(3))
-    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "name": [server_id(3), server_id(0)],
-                                              "segments": True})
+    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "instances": [server_id(3), server_id(0)],
+                                              "include_segments": True})
     by_name = dict((i["name"], i) for i in result["instances"])
     assert by_name[server_id(3)]["segments"] == {"events_REALTIME": {"ideal_state": 1, "external_view": 0}}
     assert by_name[server_id(3)]["total_segments"] == {"ideal_state": 1, "external_view": 0}
@@ -47,7 +47,7 @@ def test_segments_per_table(run_module, cluster):
 
 
 def test_unknown_names_are_reported_not_fatal(run_module, cluster):
-    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "name": ["Server_nope_1"]})
+    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "instances": ["Server_nope_1"]})
     assert result["instances"] == [] and result["missing"] == ["Server_nope_1"]
 
 
@@ -59,7 +59,7 @@ def test_tag_filter(run_module, cluster):
 
 def test_old_controller_liveness_from_zookeeper(run_module, cluster):
     cluster.features["live_instances"] = False
-    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "name": [server_id(3)]})
+    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "instances": [server_id(3)]})
     assert result["instances"][0]["live"] is False
 
 
@@ -88,9 +88,9 @@ def test_bad_connection_options(run_module, cluster, args, message):
     assert cluster.requests == []
 
 
-@pytest.mark.parametrize("option", ["name", "type"])
+@pytest.mark.parametrize("option", ["instances", "type"])
 def test_empty_lists_are_refused(run_module, cluster, option):
-    """`name: []` would list nothing and `type: []` everything: both are mistakes, said before any call."""
+    """`instances: []` would list nothing and `type: []` everything: both are mistakes, said before any call."""
     result = run_module(pinot_instance_info, {"controller_url": cluster.url, option: []})
     assert result["failed"] is True and result["msg"].startswith("%s is an empty list: give at least one" % option)
     assert "leave %s out" % option in result["msg"] and cluster.requests == []
@@ -136,3 +136,20 @@ def test_no_credentials_is_said(run_module, cluster, monkeypatch):
         monkeypatch.delenv(variable, raising=False)
     result = run_module(pinot_instance_info, {"controller_url": cluster.url, "retries": 0})
     assert result["failed"] is True and "Sent: no credentials" in result["msg"]
+
+
+def test_first_option_names_are_aliases(run_module, cluster):
+    """name and segments were the first names of instances and include_segments: they keep working."""
+    old = run_module(pinot_instance_info, {"controller_url": cluster.url, "name": [server_id(3)], "segments": True})
+    new = run_module(pinot_instance_info, {"controller_url": cluster.url, "instances": [server_id(3)],
+                                           "include_segments": True})
+    assert old["instances"] == new["instances"] and "segments" in new["instances"][0]
+
+
+def test_failure_carries_the_traceback_for_vvv(run_module, cluster):
+    """Like kubernetes.core and amazon.aws: `exception` holds the traceback (-vvv shows it), the message is unchanged."""
+    cluster.fail_next("GET", r"^/instances$", error(500, "boom"))
+    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "retries": 0})
+    assert result["failed"] is True and result["msg"].startswith("Could not list the instances: GET ")
+    assert "Traceback (most recent call last)" in result["exception"] and "PinotError" in result["exception"]
+    assert "HTTP 500: boom" in result["exception"]

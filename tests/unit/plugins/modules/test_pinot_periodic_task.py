@@ -84,6 +84,8 @@ def test_runs_for_every_table(run_module, cluster):
     assert result["task_id"] == "api-00000001" and result["accepted"] is True
     assert result["response"] == {"taskId": "api-00000001", "isSuccessful": True}
     assert result["table"] is None and result["properties"] == {}
+    assert result["runs"] == [{"table": None, "task_id": "api-00000001", "accepted": True,
+                               "response": {"taskId": "api-00000001", "isSuccessful": True}}]
     assert result["task_names"] == TASK_NAMES
     assert cluster.runs == [{"task": "RetentionManager", "table": None, "properties": None}]
     # without properties the GET form runs it, which every version has
@@ -235,3 +237,55 @@ def test_table_type_needs_table(run_module, cluster):
     result = run_module(pinot_periodic_task, args(cluster, name="RetentionManager", table_type="OFFLINE"))
     assert result["failed"] is True and "table_type" in result["msg"]
     assert cluster.requests == []
+
+
+def test_runs_for_each_table_in_order(run_module, cluster):
+    """table is a list, as in the other modules: one run per table, in the order given, a table named twice once."""
+    result = run_module(pinot_periodic_task, args(cluster, name="SegmentStatusChecker",
+                                                  table=["stats", "events_REALTIME", "stats_OFFLINE"]))
+    assert result["changed"] is True
+    assert [(run["table"], run["task_id"], run["accepted"]) for run in result["runs"]] == [
+        ("stats_OFFLINE", "api-00000001", True), ("events_REALTIME", "api-00000002", True)]
+    assert [run["table"] for run in cluster.runs] == ["stats_OFFLINE", "events_REALTIME"]
+    # the top-level keys are the last run's
+    assert (result["table"], result["task_id"]) == ("events_REALTIME", "api-00000002")
+    assert "for stats_OFFLINE, events_REALTIME (task id api-00000001, api-00000002)" in result["msg"]
+
+
+def test_every_table_is_checked_before_the_first_run(run_module, cluster):
+    result = run_module(pinot_periodic_task, args(cluster, name="SegmentStatusChecker", table=["stats", "nope"]))
+    assert result["failed"] is True and result["changed"] is False and "Table 'nope' not found." in result["msg"]
+    assert cluster.runs == [] and cluster.calls(path_prefix="/periodictask/run") == []
+
+
+def test_check_mode_lists_the_runs_it_would_start(run_module, cluster):
+    result = run_module(pinot_periodic_task, args(cluster, name="SegmentStatusChecker", table=["stats", "events_OFFLINE"]),
+                        check_mode=True)
+    assert result["changed"] is True and cluster.runs == []
+    assert result["runs"] == [{"table": "stats_OFFLINE", "task_id": None, "accepted": None, "response": None},
+                              {"table": "events_OFFLINE", "task_id": None, "accepted": None, "response": None}]
+
+
+def test_a_failed_run_stops_and_says_what_already_ran(run_module, cluster):
+    run = [handler for method, pattern, handler in cluster.routes
+           if method == "GET" and pattern.pattern == "^/periodictask/run$"][0]
+    answered = []
+
+    def second_fails(fake, match, query, body):
+        answered.append(query)
+        return error(500, "boom") if len(answered) == 2 else run(fake, match, query, body)
+
+    cluster.route("GET", r"/periodictask/run", second_fails)
+    result = run_module(pinot_periodic_task, args(cluster, name="SegmentStatusChecker",
+                                                  table=["stats", "events_REALTIME", "events_OFFLINE"]))
+    assert result["failed"] is True and result["changed"] is True
+    assert [run["table"] for run in result["runs"]] == ["stats_OFFLINE"]
+    assert result["msg"].startswith("Could not run periodic task SegmentStatusChecker for events_REALTIME (it already "
+                                    "ran for stats_OFFLINE, task ids api-00000001; the tables after this one were not "
+                                    "run): GET ")
+    assert [run["table"] for run in cluster.runs] == ["stats_OFFLINE"]
+
+
+def test_empty_table_list_is_refused(run_module, cluster):
+    result = run_module(pinot_periodic_task, args(cluster, name="RetentionManager", table=[]))
+    assert result["failed"] is True and "table is empty" in result["msg"] and cluster.runs == []

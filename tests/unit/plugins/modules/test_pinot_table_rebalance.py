@@ -127,7 +127,7 @@ def test_wait_false_returns_job_and_info_module_follows(run_module, cluster):
     assert result["changed"] is True and table["outcome"] == "not_waited" and table["job_id"] in sim.jobs
     assert table["progress"]["segments"] == 3
 
-    info_args = {"controller_url": cluster.url, "table": ["stats"], "servers": [S3]}
+    info_args = {"controller_url": cluster.url, "table": ["stats"], "instances": [S3]}
     info = run_module(pinot_table_rebalance_info, info_args)
     (entry,) = info["tables"]
     assert info["changed"] is False and entry["job"]["job_id"] == table["job_id"]
@@ -270,8 +270,8 @@ def test_knob_missing_on_old_controller_fails_before_anything(run_module, cluste
     RebalanceSim(cluster, "0.11")
     result = run_module(pinot_table_rebalance, args(cluster, table=["stats"], low_disk_mode=True, heartbeat_timeout=60))
     assert result["failed"] is True
-    assert result["msg"] == ("Cannot rebalance: heartbeat_timeout, low_disk_mode need Pinot 1.1 or newer (detected by "
-                             "DELETE /tables/{table}/rebalance existing); this controller does not have it, and Pinot "
+    assert result["msg"] == ("Cannot rebalance: heartbeat_timeout, low_disk_mode need Pinot 1.1 or newer (detected from "
+                             "the controller's API listing, GET /swagger.json); this controller does not have it, and Pinot "
                              "would silently ignore them. Remove them or upgrade Pinot")
     assert cluster.calls("POST") == []
 
@@ -309,10 +309,10 @@ def test_an_empty_table_list_is_refused(run_module, cluster):
     info = run_module(pinot_table_rebalance_info, {"controller_url": cluster.url, "table": []})
     assert info["failed"] is True and "done" not in info
     assert info["msg"] == "table is an empty list; name at least one table, or use tenant"
-    info = run_module(pinot_table_rebalance_info, {"controller_url": cluster.url, "table": ["stats"], "servers": []})
+    info = run_module(pinot_table_rebalance_info, {"controller_url": cluster.url, "table": ["stats"], "instances": []})
     assert info["failed"] is True and "done" not in info
-    assert info["msg"] == ("servers is an empty list; name the servers that should end up holding nothing, or leave "
-                           "servers out")
+    assert info["msg"] == ("instances is an empty list; name the servers that should end up holding nothing, or leave "
+                           "instances out")
 
 
 def test_a_failed_dry_run_starts_nothing_and_changes_nothing(run_module, cluster):
@@ -324,6 +324,16 @@ def test_a_failed_dry_run_starts_nothing_and_changes_nothing(run_module, cluster
     assert [(t["table"], t["outcome"], t["changed"]) for t in result["tables"]] == [
         ("events_OFFLINE", "failed", False), ("events_REALTIME", "not_started", False), ("stats_OFFLINE", "not_started", False)]
     assert "nothing was started" in result["msg"]
+    # the dry run's error, with its traceback for -vvv (kubernetes.core and amazon.aws do the same)
+    assert result["exception"].startswith("events_OFFLINE:\nTraceback (most recent call last)")
+    assert "HTTP 500: Failed to rebalance table: events_OFFLINE" in result["exception"]
+
+
+def test_info_takes_servers_as_the_first_name_of_instances(run_module, cluster):
+    RebalanceSim(cluster, "1.4")
+    old = run_module(pinot_table_rebalance_info, {"controller_url": cluster.url, "table": ["stats"], "servers": [S3]})
+    new = run_module(pinot_table_rebalance_info, {"controller_url": cluster.url, "table": ["stats"], "instances": [S3]})
+    assert old["tables"][0]["on_servers"] == new["tables"][0]["on_servers"] and S3 in new["tables"][0]["on_servers"]
 
 
 def test_bad_numbers(run_module, cluster):
