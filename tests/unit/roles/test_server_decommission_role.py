@@ -153,7 +153,7 @@ class Run:
         self.rc, self.output, self.report, self.k8s = rc, output, report, k8s
 
 
-def play(collections, tmp_path, fake, env=None, replicas=4, **role_vars):
+def play(collections, tmp_path, fake, env=None, replicas=4, check=False, **role_vars):
     """Run the role once; returns rc, output, the JSON report and the stand-in Kubernetes state."""
     state = tmp_path / "k8s.json"
     state.write_text(json.dumps({"replicas": replicas, "calls": []}))
@@ -173,7 +173,7 @@ def play(collections, tmp_path, fake, env=None, replicas=4, **role_vars):
             del run_env[name]
     run_env.update(env or {})
     started = time.monotonic()
-    proc = subprocess.run([str(PLAYBOOK_BIN), str(playbook), "-e", "@" + str(tmp_path / "vars.json")],
+    proc = subprocess.run([str(PLAYBOOK_BIN), str(playbook), "-e", "@" + str(tmp_path / "vars.json")] + (["--check"] if check else []),
                           env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=240)
     assert time.monotonic() - started < 240
     report_path = tmp_path / "r.json"
@@ -262,3 +262,15 @@ def test_controller_url_from_the_environment(collections, tmp_path, cluster):
                server_decommission_controller_url="", server_decommission_replicas=4)
     assert run.rc == 0, run.output
     assert run.report["result"] == "done" and run.report["removed"] == []
+
+
+# ---- check mode: the plan, the dry runs (in the foreground), nothing else --------------------------------------
+
+def test_check_mode_changes_nothing(collections, tmp_path, cluster):
+    run = play(collections, tmp_path, cluster, check=True, server_decommission_replicas=3,
+               server_decommission_downtime_tables=["solo"])
+    assert run.rc == 0, run.output
+    assert [c for c in cluster.writes() if c[2].get("dryRun") != ["true"]] == []
+    assert [call[2] for call in k8s_calls(run, "k8s_scale")] == [True] and run.k8s["replicas"] == 4
+    assert run.report["check_mode"] is True and [s["step"] for s in run.report["timeline"]] == ["preflight", "done"]
+    assert {t["table"] for t in run.report["rebalance"]} == {"solo_OFFLINE", "stats_OFFLINE"}
