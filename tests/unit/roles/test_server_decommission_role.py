@@ -126,13 +126,14 @@ def on(*servers):
 
 
 @pytest.fixture
-def cluster():
+def cluster(request):
     """4 live servers; pinot-server-3 holds segments of `stats` (replication 2) and `solo` (replication 1)."""
     fake = FakePinot().start()
+    stuck = getattr(request, "param", ())
     fake.add_table("stats_OFFLINE", {"stats_0": on(S0, S3), "stats_1": on(S1, S3), "stats_2": on(S1, S2),
                                      "stats_3": on(S2, S0)})
     fake.add_table("solo_OFFLINE", {"solo_0": on(S3), "solo_1": on(S1)}, replication=1)
-    RebalanceSim(fake, "1.4")
+    RebalanceSim(fake, "1.4", stuck=stuck)
     stop = threading.Event()
 
     def pods_go_away():  # a disabled server's pod is removed (scale-down, or the user): it leaves the cluster
@@ -174,7 +175,7 @@ def play(collections, tmp_path, fake, env=None, replicas=4, check=False, **role_
     run_env.update(env or {})
     started = time.monotonic()
     proc = subprocess.run([str(PLAYBOOK_BIN), str(playbook), "-e", "@" + str(tmp_path / "vars.json")] + (["--check"] if check else []),
-                          env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=240)
+                          env=run_env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=240)
     assert time.monotonic() - started < 240
     report_path = tmp_path / "r.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else None
@@ -274,3 +275,20 @@ def test_check_mode_changes_nothing(collections, tmp_path, cluster):
     assert [call[2] for call in k8s_calls(run, "k8s_scale")] == [True] and run.k8s["replicas"] == 4
     assert run.report["check_mode"] is True and [s["step"] for s in run.report["timeline"]] == ["preflight", "done"]
     assert {t["table"] for t in run.report["rebalance"]} == {"solo_OFFLINE", "stats_OFFLINE"}
+
+
+# ---- items 18 and 19: progress while the rebalance runs, and the report of a run that failed there ----------------
+
+@pytest.mark.parametrize("cluster", [("stats_OFFLINE",)], indirect=True)
+def test_a_stuck_rebalance_prints_progress_then_fails_with_the_report_written(collections, tmp_path, cluster):
+    run = play(collections, tmp_path, cluster, server_decommission_replicas=3, server_decommission_downtime_tables=["solo"],
+               server_decommission_rebalance_stall_timeout=12)
+    assert run.rc != 0
+    lines = [line for line in run.output.splitlines() if line.startswith("ok: [localhost] => (item=") and "tables done" in line]
+    assert len(lines) >= 2, run.output  # one per round; the stall takes 12 s, a round 1 s plus a module run
+    assert "segments converged" in lines[0] and "replicas left on the servers" in lines[0] and "elapsed" in lines[0]
+    assert run.report["result"] == "failed" and run.report["failure"]["task"] == "Wait for the rebalance results"
+    assert "stats_OFFLINE" in run.report["failure"]["error"]
+    assert "Wait for the rebalance results failed (nothing after it ran)" in run.output
+    assert k8s_calls(run, "k8s_scale") == [] and S3 in cluster.instances
+    assert [step["step"] for step in run.report["timeline"]] == ["preflight", "failed"]
