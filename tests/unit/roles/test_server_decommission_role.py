@@ -221,15 +221,30 @@ def test_explicit_highest_ordinal_is_scaled_away_and_dropped(collections, tmp_pa
     assert [step["step"] for step in run.report["timeline"]] == ["preflight", "drained and verified", "scaled", "dropped", "done"]
     assert run.report["timeline"][2]["replicas"] == 3
     assert run.report["dropped"] == [S3] and S3 not in cluster.instances
+    # item 1: the named table that needs it moves with downtime, the other without
+    started = [(c[1], c[2].get("downtime")) for c in cluster.calls("POST", "/tables/") if c[2].get("dryRun") == ["false"]]
+    assert sorted((path.split("/")[2], downtime) for path, downtime in started) == [
+        ("solo_OFFLINE", ["true"]), ("stats_OFFLINE", ["false"])]
+    assert run.report["moved_with_downtime"] == ["solo_OFFLINE"]
+    # item 18: a progress line per round at default verbosity
+    assert "tables done" in run.output and "segments converged" in run.output and "elapsed" in run.output
+    # item 20: the view before and after as aligned rows with short names
+    assert "  before:" in run.output and "  after:" in run.output
+    assert '"    pinot-server-3         2",' in run.output
+    assert run.report["segments_per_server_before"]["stats_OFFLINE"][S3] == 2
+    assert S3 not in run.report["segments_per_server_after"]["stats_OFFLINE"]
 
 
 def test_without_scaling_the_role_says_the_servers_are_the_users_and_records_no_scale(collections, tmp_path, cluster):
-    run = play(collections, tmp_path, cluster, server_decommission_instances=[S3], server_decommission_scale=False,
-               server_decommission_downtime_tables=["solo_OFFLINE"])
+    # item 13 too: the controller comes from PINOT_CONTROLLER_URL when the variable is empty
+    run = play(collections, tmp_path, cluster, env={"PINOT_CONTROLLER_URL": cluster.url},
+               server_decommission_controller_url="", server_decommission_instances=[S3],
+               server_decommission_scale=False, server_decommission_downtime_tables=["solo_OFFLINE"])
     assert run.rc == 0, run.output
     assert "server_decommission_scale=false: the role does not stop servers. Stop " + S3 in run.output
     assert run.k8s["calls"] == []
     assert [step["step"] for step in run.report["timeline"]] == ["preflight", "drained and verified", "dropped", "done"]
+    assert run.report["dropped"] == [S3]
 
 
 # ---- item 1: tables that cannot move without downtime ----------------------------------------------------------
@@ -240,30 +255,6 @@ def test_a_table_that_cannot_move_without_downtime_is_refused_by_name(collection
     assert "These tables cannot move off %s without downtime with min_available_replicas=1: solo_OFFLINE (" % S3 in run.output
     assert "stats_OFFLINE" not in run.report["failure"]["error"]
     assert cluster.writes() == [] and k8s_calls(run, "k8s_scale") == []
-
-
-def test_named_downtime_tables_move_with_downtime_and_the_rest_without(collections, tmp_path, cluster):
-    run = play(collections, tmp_path, cluster, server_decommission_replicas=3,
-               server_decommission_downtime_tables=["solo"])
-    assert run.rc == 0, run.output
-    started = [(c[2]["type"], c[1], c[2].get("downtime")) for c in cluster.calls("POST", "/tables/")
-               if c[2].get("dryRun") == ["false"]]
-    assert sorted((path.split("/")[2], downtime) for _type, path, downtime in started) == [
-        ("solo_OFFLINE", ["true"]), ("stats_OFFLINE", ["false"])]
-    assert run.report["moved_with_downtime"] == ["solo_OFFLINE"]
-    # item 18: a progress line per round at default verbosity
-    assert "tables done" in run.output and "segments converged" in run.output and "elapsed" in run.output
-    # item 20: the view before and after as aligned rows with short names
-    assert "pinot-server-3" in run.output and "  before:" in run.output and "  after:" in run.output
-
-
-# ---- item 13: the controller from the environment ---------------------------------------------------------------
-
-def test_controller_url_from_the_environment(collections, tmp_path, cluster):
-    run = play(collections, tmp_path, cluster, env={"PINOT_CONTROLLER_URL": cluster.url},
-               server_decommission_controller_url="", server_decommission_replicas=4)
-    assert run.rc == 0, run.output
-    assert run.report["result"] == "done" and run.report["removed"] == []
 
 
 # ---- check mode: the plan, the dry runs (in the foreground), nothing else --------------------------------------
