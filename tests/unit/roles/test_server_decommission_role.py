@@ -28,6 +28,7 @@ import pytest
 
 from ansible_collections.pinotops.pinot.tests.unit.fake_controller import FakePinot, server_id
 from ansible_collections.pinotops.pinot.tests.unit.fake_rebalance import RebalanceSim
+from ansible_collections.pinotops.pinot.tests.unit.plugins.modules.test_pinot_periodic_task import add_periodic_tasks
 
 COLLECTION = Path(__file__).resolve().parents[3]
 PLAYBOOK_BIN = Path(sys.executable).parent / "ansible-playbook"
@@ -284,3 +285,22 @@ def test_a_stuck_rebalance_prints_progress_then_fails_with_the_report_written(co
     assert "Wait for the rebalance results failed (nothing after it ran)" in run.output
     assert k8s_calls(run, "k8s_scale") == [] and S3 in cluster.instances
     assert [step["step"] for step in run.report["timeline"]] == ["preflight", "failed"]
+
+
+# ---- item 13 and 20 for the playbooks: PINOT_CONTROLLER_URL, and the aligned view --------------------------------
+
+def test_playbooks_take_the_controller_from_pinot_controller_url(collections, tmp_path, cluster):
+    add_periodic_tasks(cluster)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), PINOT_CONTROLLER_URL=cluster.url,
+               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_NOCOLOR="1")
+    outputs = {}
+    for name, extra in (("segment_report", []), ("run_periodic_task", ["-e", "pinot_task=RetentionManager"])):
+        proc = subprocess.run([str(PLAYBOOK_BIN), "pinotops.pinot." + name, "-e", "ansible_python_interpreter=" + sys.executable]
+                              + extra, env=env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stdout
+        outputs[name] = proc.stdout
+    assert '"solo_OFFLINE",' in outputs["segment_report"]
+    assert '"  server          segments",' in outputs["segment_report"]
+    assert '"  pinot-server-3         1",' in outputs["segment_report"]
+    assert cluster.runs == [{"task": "RetentionManager", "table": None, "properties": None}]
