@@ -17,7 +17,7 @@ description:
     still running are the highest ordinals; otherwise RV(_value.problems) says which ordinals are in the way.
   - Servers whose ordinal is at or above the current replica count have no pod any more (an earlier scale-down);
     they need no scaling.
-  - The decommission role uses it in its preflight when O(server_decommission_instances) is given with the scale step on.
+  - The decommission role uses it in its preflight when C(server_decommission_instances) is given with the scale step on.
 author:
   - pinotops maintainers (@pinotops)
 positional: statefulset, current_replicas

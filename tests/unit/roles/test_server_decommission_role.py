@@ -179,6 +179,7 @@ def play(collections, tmp_path, fake, env=None, replicas=4, check=False, **role_
                           env=run_env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=240,
                           check=False)
     assert time.monotonic() - started < 240
+    print(proc.stdout)  # pytest shows it for a failed test
     report_path = tmp_path / "r.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else None
     return Run(proc.returncode, proc.stdout, report, json.loads(state.read_text()))
