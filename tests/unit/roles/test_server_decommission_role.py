@@ -17,6 +17,7 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -201,6 +202,13 @@ def test_missing_replicas_is_said_before_kubernetes_is_asked(collections, tmp_pa
     assert run.report["failure"]["task"] == "Refuse a run that does not say which servers to remove"
     assert "server_decommission_replicas is required" in run.report["failure"]["error"]
     assert [step["step"] for step in run.report["timeline"]] == ["failed"]
+
+
+def test_a_target_equal_to_the_replica_count_is_a_run_that_changes_nothing(collections, tmp_path, cluster):
+    run = play(collections, tmp_path, cluster, replicas=4, server_decommission_replicas=4)
+    assert run.rc == 0, run.output
+    assert re.search(r"localhost +: ok=\d+ +changed=0 ", run.output)
+    assert run.report["result"] == "done" and run.report["removed"] == [] and cluster.writes() == []
 
 
 # ---- item 9: explicit servers are scaled away, or refused, or left to the user ---------------------------------
