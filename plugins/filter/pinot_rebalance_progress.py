@@ -85,7 +85,8 @@ def progress_line(info, elapsed, left_at_start=0):
     parts.append("%s elapsed" % duration(float(elapsed)))
     moved = left_at_start - left
     if done == len(tables):
-        parts.append("done")
+        # The views say so; the rebalance itself may still be confirming it.
+        parts.append("every table converged")
     elif left == 0 and left_at_start:
         parts.append("the servers are empty, waiting for the views to converge")
     elif moved > 0 and elapsed > 0:

@@ -217,7 +217,7 @@ def test_explicit_servers_that_are_not_the_highest_ordinals_are_refused(collecti
     run = play(collections, tmp_path, cluster, server_decommission_instances=[S1])
     assert run.rc != 0
     assert "removing ordinal 1 means removing ordinals 2, 3 too" in run.output
-    assert "(ordinals 1)" in run.output
+    assert "(ordinal 1)" in run.output
     assert cluster.writes() == [] and k8s_calls(run, "k8s_scale") == []
     assert run.report["failure"]["task"] == "Refuse explicit servers that a scale-down would not remove"
 

@@ -43,7 +43,7 @@ def test_no_estimate_before_anything_moved_and_waiting_for_views():
 
 def test_done_and_no_servers():
     info = {"tables": [{"table": "t", "done": True, "progress": {"segments": 0, "converged": 0}, "on_servers": {}}]}
-    assert progress_line(info, 3) == "1/1 tables done, 0/0 segments converged (100.0%), 3 s elapsed, done"
+    assert progress_line(info, 3) == "1/1 tables done, 0/0 segments converged (100.0%), 3 s elapsed, every table converged"
 
 
 def test_rejects_other_input():
