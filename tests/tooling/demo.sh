@@ -20,23 +20,26 @@ echo "== stopping what an earlier demo left running"
 "${k8s[@]}" down >/dev/null 2>&1 || true
 "${pinot[@]}" down >/dev/null 2>&1 || true
 rm -rf "$run_dir" "$k8s_dir"
+mkdir -p "$(dirname "$run_dir")" "$(dirname "$k8s_dir")"
 
 echo "== building the Kubernetes binaries (cached after the first run)"
 "${k8s[@]}" build
+# `up` prints the cluster's state as JSON (~95 lines): kept in a file, not shown.
 echo "== starting Pinot (4 servers, Kafka, the events table) from Maven Central"
-"${pinot[@]}" up --integration-config "$config"
+"${pinot[@]}" up --integration-config "$config" >"$run_dir.status.json"
 echo "== starting the Kubernetes control plane (pinot-server StatefulSet, 4 pods backed by those servers)"
-"${k8s[@]}" up --pinot-state "$run_dir/state.json"
+"${k8s[@]}" up --pinot-state "$run_dir/state.json" >"$k8s_dir.status.json"
 
 collections=$HOME/.cache/pinotops/demo-collections
 tests/tooling/collection_tree.sh "$collections" >/dev/null
 rm -rf "$collections/ansible_collections/kubernetes"
+# shellcheck disable=SC2153  # COLLECTIONS is set by bootstrap.sh's eval above
 cp -r "$COLLECTIONS/ansible_collections/kubernetes" "$collections/ansible_collections/kubernetes"
 export ANSIBLE_COLLECTIONS_PATH=$collections ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false
 controller=$("$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pinot_controller_url"])' "$config")
 kubeconfig=$("$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["sa_kubeconfig"])' "$k8s_dir/state.json")
 
-echo "== servers -> partitions before"
+echo "== servers, segments and partitions per table, before"
 "$VENV/bin/ansible-playbook" pinotops.pinot.segment_report -e pinot_controller_url="$controller"
 
 echo "== decommissioning pinot-server-3 (StatefulSet 4 -> 3)"
@@ -46,8 +49,8 @@ echo "== decommissioning pinot-server-3 (StatefulSet 4 -> 3)"
   -e server_decommission_replicas=3 \
   -e server_decommission_report_path="$run_dir/decommission-report.json"
 
-echo "== servers -> partitions after"
+echo "== servers, segments and partitions per table, after"
 "$VENV/bin/ansible-playbook" pinotops.pinot.segment_report -e pinot_controller_url="$controller"
 echo
-echo "Report: $run_dir/decommission-report.json"
+echo "Report: $run_dir/decommission-report.json   Cluster state: $run_dir.status.json, $k8s_dir.status.json"
 echo "Controller: $controller   (the clusters keep running; stop them with: make down)"
