@@ -6,9 +6,7 @@
 """The server_decommission role run by ansible-playbook against the fake controller and a stand-in kubernetes.core.
 
 The stand-in kubernetes.core keeps a StatefulSet's replica count in a JSON file and records the calls; the fake
-controller marks a server not live once the role has disabled it (as its pod going away would). Until
-pinot_decommission_plan_info has `min_available_replicas` (another change), a copy of it with a minimal version of
-that option stands in for it, so that the role's side of it runs here; the live check is the system suite's.
+controller marks a server not live once the role has disabled it (as its pod going away would).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -79,34 +77,12 @@ if __name__ == "__main__":
     main()
 '''
 
-# A minimal min_available_replicas for the plan module, used only while the real one does not have the option.
-PLAN_STAND_IN = '''
-    minimum = module.params["min_available_replicas"]
-    downtime_tables = []
-    for entry in plan["tables"]:
-        keep = minimum if minimum >= 0 else max(entry["replication"] + minimum, 0)
-        entry["moves_without_downtime"] = keep < entry["replication"]
-        entry["downtime_reason"] = None if entry["moves_without_downtime"] else (
-            "replication %d, min_available_replicas %d" % (entry["replication"], minimum))
-        if not entry["moves_without_downtime"]:
-            downtime_tables.append(entry["table"])
-    module.exit_json(changed=False, downtime_tables=downtime_tables, safe=plan["safe"],'''
-
-
 def build_collections(root):
     """ansible_collections with a copy of this collection and the stand-in kubernetes.core under `root`."""
     ours = root / "ansible_collections" / "pinotops" / "pinot"
     for part in ("plugins", "roles", "playbooks", "meta"):
         shutil.copytree(COLLECTION / part, ours / part)
     shutil.copy(COLLECTION / "galaxy.yml", ours / "galaxy.yml")
-    plan = ours / "plugins" / "modules" / "pinot_decommission_plan_info.py"
-    text = plan.read_text()
-    if "min_available_replicas" not in text:
-        text = text.replace('            instances=dict(type="list", elements="str"),',
-                            '            instances=dict(type="list", elements="str"),\n'
-                            '            min_available_replicas=dict(type="int", default=1),', 1)
-        text = text.replace('    module.exit_json(changed=False, safe=plan["safe"],', PLAN_STAND_IN, 1)
-        plan.write_text(text)
     k8s = root / "ansible_collections" / "kubernetes" / "core"
     (k8s / "meta").mkdir(parents=True)
     (k8s / "meta" / "runtime.yml").write_text(K8S_RUNTIME)
