@@ -3,9 +3,11 @@
 The recipe's scenario: 4 servers, the `events` realtime table (5 partitions, replication 2) fed by a
 generator, and a broker queried every second during the whole run. Tests run in file order and
 share the cluster: decommission pinot-server-3, run again, check mode, a refused removal, then the
-hand procedure's order (pod scaled away first) converging.
+hand procedure's order (pod scaled away first): refused when the server cannot come back, and converging
+without a failed query when it can.
 """
 
+import contextlib
 import json
 import threading
 import time
@@ -196,10 +198,12 @@ def rebalance_onto(pinot, table, table_type, server):
     wait_until(moved_and_converged, 600, "%s_%s has segments on %s and converges" % (table, table_type, server))
 
 
-def test_converges_after_the_pod_was_scaled_away_first(cluster, ansible, tmp_path):
-    pinot, k8s = cluster
+def scale_server3_away_holding_data(pinot, k8s):
+    """The hand procedure's order: pinot-server-3 serves part of both tables, then its pod is scaled away first.
+
+    Leaves the StatefulSet at 3 replicas and Pinot with the dead server still in the ideal states; returns its id.
+    """
     server3 = pinot.server_instance_id(3)
-    # Bring pinot-server-3 back and give it data again.
     k8s.kubectl("-n", k8s.namespace, "scale", "statefulset/pinot-server", "--replicas=4")
     wait_until(lambda: server3 in pinot.live_instances(), 300, "pinot-server-3 is live again")
     # a restarted server registers itself with the default tenant's tags (just after it goes live)
@@ -209,17 +213,97 @@ def test_converges_after_the_pod_was_scaled_away_first(cluster, ansible, tmp_pat
         rebalance_onto(pinot, table, table_type, server3)
     assert any(server3 in servers for servers in replicas_by_segment(pinot, REALTIME, "REALTIME").values())
 
-    # The hand procedure's first step: scale down while the server still holds segments.
     k8s.kubectl("-n", k8s.namespace, "scale", "statefulset/pinot-server", "--replicas=3")
     wait_until(lambda: server3 not in pinot.live_instances(), 300, "pinot-server-3 is no longer live")
     assert pinot.controller("GET", "/instances/" + server3).status_code == 200  # Pinot still lists the dead server
+    return server3
 
-    rc, output, _recap = ansible.playbook(PLAYBOOK, role_vars(pinot, k8s, tmp_path))
+
+@contextlib.contextmanager
+def server_cannot_start(pinot, index):
+    """Server `index`'s process exits at once when started (its JVM refuses an option): a pod that never gets Ready."""
+    role = "server-%d" % index
+    with pinot.locked() as state:
+        argv = state["commands"][role]["argv"]
+        state["commands"][role]["argv"] = [argv[0], "-XX:+PinotopsTestCannotStart"] + argv[1:]
+    try:
+        yield
+    finally:
+        with pinot.locked() as state:
+            state["commands"][role]["argv"] = argv
+
+
+def flat(output):
+    """The playbook output with its line breaks and indentation folded, for phrases a message may wrap."""
+    return " ".join(output.split())
+
+
+def test_a_gone_server_that_cannot_come_back_is_refused(cluster, ansible, tmp_path):
+    pinot, k8s = cluster
+    server3 = scale_server3_away_holding_data(pinot, k8s)
+    before = snapshot(pinot, k8s)
+
+    # check mode says the server would be brought back, and changes nothing
+    rc, output, _recap = ansible.playbook(PLAYBOOK, role_vars(pinot, k8s, tmp_path), check=True)
     assert rc == 0, output[-6000:]
+    assert "Would bring them back (pinot-server-3, StatefulSet 3 -> 4 replicas)" in flat(output)
+    assert_unchanged(before, snapshot(pinot, k8s))
+
+    with server_cannot_start(pinot, 3):
+        started = time.time()
+        rc, output, _recap = ansible.playbook(
+            PLAYBOOK, role_vars(pinot, k8s, tmp_path, server_decommission_restore_timeout=60))
+        seconds = time.time() - started
+    text = flat(output)
+    assert rc != 0, output[-6000:]
+    assert "did not come back within 60 s: pods not Ready: pinot-server-3" in text, output[-6000:]
+    assert "The StatefulSet was scaled back to 3 replicas; nothing else was changed." in text
+    assert "server_decommission_allow_downtime=true" in text and "error 305" in text
+    # read back: same tags, placement and replica count; the pod went again and the server is still not live
+    wait_until(lambda: "pinot-server-3" not in k8s.pods(), 120, "the pod of pinot-server-3 is gone again")
+    assert_unchanged(before, snapshot(pinot, k8s))
+    assert server3 not in pinot.live_instances()
+    assert server_tags(pinot, 3) == before["tags"][3]
+    print("refused in %.0f s" % seconds)
+
+
+def test_converges_after_the_pod_was_scaled_away_first(cluster, ansible, tmp_path):
+    """The seed's order: the role brings the server back, drains it without downtime; no query fails, no row is lost."""
+    pinot, k8s = cluster
+    server3 = scale_server3_away_holding_data(pinot, k8s)
+
+    started = time.time()
+    with QueryProbe(pinot) as probe:
+        rc, output, _recap = ansible.playbook(PLAYBOOK, role_vars(pinot, k8s, tmp_path))
+    seconds = time.time() - started
+    assert rc == 0, output[-6000:]
+    assert "Bringing them back (pinot-server-3, StatefulSet 3 -> 4 replicas)" in flat(output)
+
+    # dropped, the pod gone, every segment of both tables served by 2 of the remaining servers
     assert pinot.controller("GET", "/instances/" + server3).status_code == 404
+    assert k8s.statefulset()["spec"]["replicas"] == 3
+    assert "pinot-server-3" not in k8s.pods()
     remaining = set(pinot.server_instance_id(i) for i in range(3))
-    wait_until(lambda: fully_replicated_on(pinot, REALTIME, "REALTIME", remaining), 120,
+    offline = pinot.integration_vars()["pinot_offline_table"]
+    wait_until(lambda: fully_replicated_on(pinot, REALTIME, "REALTIME", remaining)
+               and fully_replicated_on(pinot, offline, "OFFLINE", remaining), 120,
                "every segment is served by 2 of the remaining servers")
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["brought_back"] == [server3] and report["already_dead_rebalanced_with_downtime"] == []
+    assert report["dropped"] == [server3]
+
+    # no row lost: every event Kafka acknowledged is queryable
+    pinot.stop_generator()
+    try:
+        produced = pinot.produced()
+        wait_until(lambda: pinot.count(REALTIME) >= produced, 180, "every produced event is queryable")
+        lost = produced - pinot.count(REALTIME)
+    finally:
+        pinot.start_generator()
+    print("seed order: %d failed queries of %d, %d rows lost of %d, role run %.0f s"
+          % (len(probe.failures), probe.ok + len(probe.failures), lost, produced, seconds))
+    assert probe.ok > 10 and probe.failures == [], probe.failures[:5]
+    assert lost == 0
 
 
 def test_cluster_still_answers(cluster):
