@@ -1,12 +1,25 @@
-"""The local Pinot harness gives the cluster the recipe describes (issue 10)."""
+"""The local Pinot harness gives the cluster the recipe describes (issue 10), on the release asked for (issue 15).
+
+Runs on whatever cluster the fixture gives: $PINOTOPS_PINOT_VERSION (and $PINOTOPS_PINOT_SERVER_VERSION)
+name the release, and the assertions that differ between releases derive from it.
+"""
 
 import json
+import os
 import re
 import subprocess
 import sys
 import time
 
 import pinot_cluster as harness
+
+sys.path.insert(0, str(harness.REPO_ROOT / "plugins" / "module_utils"))
+import client as pinot_client  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+# feature probe -> first release that has the endpoint (plugins/module_utils/client.py says which endpoint)
+FEATURES = {"drop_validation": "1.0.0", "tag_validation": "1.0.0", "rebalance_status": "1.0.0",
+            "instance_state_put": "1.0.0", "rebalance_cancel": "1.1.0", "live_instances": "1.2.0",
+            "periodic_task_post": "1.4.0"}
 
 POD_ID = re.compile(r"^Server_pinot-server-(\d+)\.pinot-server-headless\.[a-z0-9-]+\.svc\.cluster\.local_8098$")
 
@@ -126,3 +139,36 @@ def test_down_stops_every_process_by_pid(tmp_path):
         assert harness.processes_tagged(workdir) == []
         assert stray.wait(10) is not None
     assert not any(cluster.running(role) for role in commands)
+
+
+def release(version):
+    """'1.5.1' -> (1, 5, 1)."""
+    return tuple(int(part) for part in version.split("."))
+
+
+def test_release_is_the_one_asked(pinot_cluster):
+    """The controller, the broker and the servers run the releases named by the environment (or the state)."""
+    version = os.environ.get("PINOTOPS_PINOT_VERSION") or pinot_cluster.state["version"]
+    server_version = os.environ.get("PINOTOPS_PINOT_SERVER_VERSION") or version
+    assert pinot_cluster.state["version"] == version
+    assert pinot_cluster.state.get("server_version", version) == server_version
+    argv = {role: " ".join(spec["argv"]) for role, spec in pinot_cluster.state["commands"].items()}
+    for role, wanted in (("controller", version), ("broker", version), ("server-0", server_version)):
+        # pinot-spi comes from Maven for every release (the folder of jars only fills modules Maven lacks)
+        assert f"/pinot-spi-{wanted}.jar" in argv[role], f"{role} does not run Pinot {wanted}"
+    reported = pinot_cluster.controller("GET", "/version").json()
+    print("GET /version:", reported)
+    assert reported.get("pinot-controller", "").startswith(version), reported
+
+
+def test_feature_probes_answer_as_the_release_does(pinot_cluster):
+    """Every probe the modules use says what the controller's release has: on 1.5.1 every 1.x endpoint is
+    present and the query-routing states (newer than 1.5.1) are absent; on 0.11.0 everything is absent."""
+    version = release(pinot_cluster.state["version"])
+    users = pinot_cluster.state.get("users") or {}
+    client = pinot_client.PinotClient(pinot_cluster.controller_url, username="admin" if users else None,
+                                      password=users.get("admin"))
+    seen = {name: getattr(client, f"has_{name}")() for name in FEATURES}
+    assert seen == {name: version >= release(first) for name, first in FEATURES.items()}
+    controller_id = next(i for i in pinot_cluster.live_instances() if i.startswith("Controller_"))
+    assert client.has_query_routing_states(controller_id) is False
