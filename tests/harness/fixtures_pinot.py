@@ -33,7 +33,7 @@ def pinot_cluster(request):
     workdir = Path(tempfile.mkdtemp(prefix="pinotops-pinot-"))
     try:
         cluster = harness.up(workdir, servers=int(os.environ.get("PINOTOPS_PINOT_SERVERS", harness.DEFAULT_SERVERS)),
-                             version=os.environ.get("PINOTOPS_PINOT_VERSION", harness.DEFAULT_VERSION),
+                             version=os.environ.get("PINOTOPS_PINOT_VERSION") or harness.DEFAULT_VERSION,
                              server_version=os.environ.get("PINOTOPS_PINOT_SERVER_VERSION") or None)
     except harness.ClusterError as exc:
         pytest.fail(f"could not start the Pinot cluster: {exc}")
