@@ -10,6 +10,9 @@ import re
 import subprocess
 import sys
 import time
+import zipfile
+
+import pytest
 
 import pinot_cluster as harness
 
@@ -172,3 +175,47 @@ def test_feature_probes_answer_as_the_release_does(pinot_cluster):
     assert seen == {name: version >= release(first) for name, first in FEATURES.items()}
     controller_id = next(i for i in pinot_cluster.live_instances() if i.startswith("Controller_"))
     assert client.has_query_routing_states(controller_id) is False
+
+
+MAVEN_FAILURE = (
+    "[ERROR] Failed to execute goal on project pinot-1x-classpath: Could not resolve dependencies for project "
+    "pinotops.harness:pinot-1x-classpath:pom:1: The following artifacts could not be resolved: "
+    "org.apache.pinot:pinot-server:jar:1.5.1, org.apache.pinot:pinot-kafka-3.0:jar:1.5.1: Could not find artifact "
+    "org.apache.pinot:pinot-server:jar:1.5.1 in central")
+
+
+def test_maven_failure_names_the_unserved_modules():
+    assert harness._unresolved_pinot_modules("[INFO] x\n" + MAVEN_FAILURE) == [  # pylint: disable=protected-access
+        "pinot-kafka-3.0", "pinot-server"]
+
+
+def test_folder_jar_found_by_the_class_only_its_module_has(tmp_path):
+    with zipfile.ZipFile(tmp_path / "some-name.jar", "w") as jar:
+        jar.writestr(harness.OPTIONAL_MODULES_1X["pinot-server"], b"")
+    with pytest.raises(harness.ClusterError) as failure:
+        harness._folder_jars("1.5.1", ["pinot-server", "pinot-kafka-3.0"], tmp_path)  # pylint: disable=protected-access
+    message = str(failure.value)
+    assert "org.apache.pinot:pinot-kafka-3.0:1.5.1" in message and "pinot-server:" not in message
+    assert "--extra-jars" in message and harness.EXTRA_JARS_ENV in message
+    assert harness._folder_jars("1.5.1", ["pinot-server"], tmp_path) == [  # pylint: disable=protected-access
+        tmp_path / "some-name.jar"]
+
+
+def test_missing_module_without_a_folder_fails_at_once(tmp_path, monkeypatch):
+    """A cold resolve whose registry lacks a 1.x module and no folder provides it: a message, within Maven's time.
+
+    Where the registry serves every module (the real Maven Central) the resolve succeeds and needs no folder.
+    """
+    monkeypatch.setenv("PINOTOPS_CACHE", str(tmp_path / "cache"))
+    started = time.monotonic()
+    try:
+        classpath = harness.resolve_classpath("1.5.1", extra_jars=tmp_path / "empty")
+    except harness.ClusterError as exc:
+        message = str(exc)
+        print(message)
+        assert "the Maven registry does not serve" in message and "org.apache.pinot:pinot-server:1.5.1" in message
+        assert "--extra-jars" in message and harness.EXTRA_JARS_ENV in message
+        assert "Exception" not in message
+    else:
+        assert "/pinot-server-1.5.1.jar" in classpath
+    assert time.monotonic() - started < 180
