@@ -498,6 +498,7 @@ class PinotCluster:
         self.reload()
         summary = {
             "workdir": str(self.workdir), "version": self.state["version"],
+            "server_version": self.state.get("server_version", self.state["version"]),
             "controller_url": self.controller_url, "broker_url": self.broker_url,
             "processes": {role: {"pid": self.state["pids"].get(role), "running": self.running(role)}
                           for role in self.state["commands"]},
