@@ -554,7 +554,7 @@ class _Plan:
         self.flush_rows = flush_rows
         self.rate = rate
         # every classpath and the launcher before any process starts: a missing module fails here, at once
-        self.classpaths = {v: resolve_classpath(v, extra_jars) for v in {version, self.server_version, TOOLS_VERSION}}
+        self.classpaths = {v: resolve_classpath(v, extra_jars) for v in sorted({version, self.server_version, TOOLS_VERSION})}
         self.classpath = self.classpaths[version]
         self.launchers = {v: launcher_dir(v, cp) for v, cp in self.classpaths.items() if is_1x(v)}
         self.users = {"admin": uuid.uuid4().hex[:16], "reader": uuid.uuid4().hex[:16]} if auth else None
