@@ -2,7 +2,9 @@
 
 `pinot_cluster` (session scope): attaches to the cluster named by $PINOTOPS_PINOT_STATE (a state
 file; that cluster is left running), or starts one in a fresh temporary work directory and stops
-it at the end of the session, also when tests fail or the run is interrupted. The work directory
+it at the end of the session, also when tests fail or the run is interrupted. The release started is
+$PINOTOPS_PINOT_VERSION (default pinot_cluster.DEFAULT_VERSION), the servers' $PINOTOPS_PINOT_SERVER_VERSION
+when it differs; 1.x takes the modules Maven lacks from $PINOTOPS_PINOT_EXTRA_JARS (see pinot_cluster.py). The work directory
 (with one log per process in logs/) is kept when a test failed and named in every failure report.
 """
 
@@ -31,7 +33,8 @@ def pinot_cluster(request):
     workdir = Path(tempfile.mkdtemp(prefix="pinotops-pinot-"))
     try:
         cluster = harness.up(workdir, servers=int(os.environ.get("PINOTOPS_PINOT_SERVERS", harness.DEFAULT_SERVERS)),
-                             version=os.environ.get("PINOTOPS_PINOT_VERSION", harness.DEFAULT_VERSION))
+                             version=os.environ.get("PINOTOPS_PINOT_VERSION") or harness.DEFAULT_VERSION,
+                             server_version=os.environ.get("PINOTOPS_PINOT_SERVER_VERSION") or None)
     except harness.ClusterError as exc:
         pytest.fail(f"could not start the Pinot cluster: {exc}")
     try:

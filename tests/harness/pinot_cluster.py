@@ -10,6 +10,7 @@ import base64
 import contextlib
 import csv
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import sys
 import tarfile
 import time
 import uuid
+import zipfile
 from pathlib import Path
 
 import requests
@@ -27,6 +29,31 @@ from processes import LOOPBACK, cache_root, free_ports, pid_is, port_open, termi
 HARNESS_DIR = Path(__file__).resolve().parent
 DATA_DIR = HARNESS_DIR / "pinot"
 DEFAULT_VERSION = "0.11.0"
+# Kafka broker, event generator and the OFFLINE segments come from this release's classpath whatever
+# the cluster's version: they are the test's infrastructure, not Pinot under test (Pinot 1.x reads
+# the segments 0.11's CreateSegment builds, and its Kafka 3.9 client talks to that Kafka 2.8 broker).
+TOOLS_VERSION = "0.11.0"
+REPO_ROOT = HARNESS_DIR.parents[1]
+EXTRA_JARS_ENV = "PINOTOPS_PINOT_EXTRA_JARS"
+MAVEN_PROGRESS_SECONDS = 30
+# 1.x modules that pom-1.x.xml resolves in profiles of their own, because a registry may lack them
+# (this project's CI registry does, for 1.5.1): each with a class only it has, to find it in a jar.
+OPTIONAL_MODULES_1X = {
+    "pinot-server": "org/apache/pinot/server/starter/helix/HelixServerStarter.class",
+    "pinot-query-planner": "org/apache/pinot/query/QueryEnvironment.class",
+    "pinot-query-runtime": "org/apache/pinot/query/runtime/QueryRunner.class",
+    "pinot-timeseries-planner": "org/apache/pinot/tsdb/planner/TimeSeriesQueryEnvironment.class",
+    "pinot-segment-uploader-default": "org/apache/pinot/plugin/segmentuploader/SegmentUploaderDefault.class",
+    "pinot-avro-base": "org/apache/pinot/plugin/inputformat/avro/AvroRecordReader.class",
+    "pinot-json": "org/apache/pinot/plugin/inputformat/json/JSONRecordReader.class",
+    "pinot-kafka-3.0": "org/apache/pinot/plugin/stream/kafka30/KafkaConsumerFactory.class",
+}
+# starter classes of the 1.x roles (what pinot-tools' Start* commands instantiate)
+STARTERS_1X = {
+    "controller": "org.apache.pinot.controller.ControllerStarter",
+    "broker": "org.apache.pinot.broker.broker.helix.HelixBrokerStarter",
+    "server": "org.apache.pinot.server.starter.helix.HelixServerStarter",
+}
 DEFAULT_SERVERS = 4
 DEFAULT_NAMESPACE = "pinot-quickstart"
 CLUSTER_NAME = "PinotCluster"
@@ -65,26 +92,151 @@ class ClusterError(RuntimeError):
     """The cluster could not be started or does not answer as expected."""
 
 
-def resolve_classpath(version):
-    """Return the runtime classpath of a Pinot release, resolving it with Maven once per version."""
+def is_1x(version):
+    """Whether version is a Pinot 1.x (or later) release: started without pinot-tools."""
+    return int(version.split(".")[0]) >= 1
+
+
+def default_extra_jars(version):
+    """Folder of jars for the 1.x modules the Maven registry lacks: $PINOTOPS_PINOT_EXTRA_JARS, else
+    shared/pinot-<version>/jars beside the repository clone when it exists, else none."""
+    if os.environ.get(EXTRA_JARS_ENV):
+        return Path(os.environ[EXTRA_JARS_ENV])
+    folder = REPO_ROOT.parent / "shared" / f"pinot-{version}" / "jars"
+    return folder if folder.is_dir() else None
+
+
+def _run_maven(argv, what, log_file):
+    """Run mvn, its output into log_file, with a progress line every 30 s; return (exit code, output)."""
+    log(f"resolving {what} with Maven (jars go to ~/.m2; log {log_file})")
+    started = time.monotonic()
+    with open(log_file, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen(["mvn", "-B"] + argv, stdout=out, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
+        next_note = started + MAVEN_PROGRESS_SECONDS
+        while proc.poll() is None:
+            time.sleep(1)
+            if time.monotonic() >= next_note:
+                next_note += MAVEN_PROGRESS_SECONDS
+                downloaded = log_file.read_text(encoding="utf-8", errors="replace").count("Downloaded from")
+                log(f"still resolving {what}: {time.monotonic() - started:.0f}s, {downloaded} files downloaded")
+    output = log_file.read_text(encoding="utf-8", errors="replace")
+    log(f"Maven finished in {time.monotonic() - started:.0f}s")
+    return proc.returncode, output
+
+
+def _maven_classpath(pom, version, cp_file, defines=()):
+    """Classpath of pom at version (mvn dependency:build-classpath); (None, output) when mvn failed."""
+    partial = cp_file.with_suffix(".partial")
+    code, output = _run_maven(
+        ["-f", str(pom), f"-Dpinot.version={version}", *defines, "dependency:build-classpath",
+         f"-Dmdep.outputFile={partial}"], f"Pinot {version}", cp_file.with_suffix(".mvn.log"))
+    if code != 0:
+        return None, output
+    partial.replace(cp_file)
+    return cp_file.read_text(encoding="utf-8").strip(), output
+
+
+def _unresolved_pinot_modules(output):
+    """Pinot artifacts Maven named as not resolvable (its 'Failed to execute goal' line)."""
+    failed = [line for line in output.splitlines() if "Failed to execute goal" in line]
+    return sorted(set(re.findall(r"org\.apache\.pinot:([A-Za-z0-9.\-]+):jar:", "\n".join(failed))))
+
+
+def _jars_providing(modules, folder):
+    """{module: jar in folder that holds the module's marker class} for the modules some jar provides."""
+    found = {}
+    for jar in sorted(Path(folder).glob("*.jar")) if folder and Path(folder).is_dir() else []:
+        with zipfile.ZipFile(jar) as archive:
+            names = set(archive.namelist())
+        for module in modules:
+            if OPTIONAL_MODULES_1X[module] in names:
+                found.setdefault(module, jar)
+    return found
+
+
+def _folder_jars(version, modules, extra_jars):
+    """Jars of extra_jars that provide modules; ClusterError naming what is missing and the option."""
+    found = _jars_providing(modules, extra_jars)
+    missing = [module for module in modules if module not in found]
+    if missing:
+        where = f"the folder {extra_jars} has no jar with them" if extra_jars else "no folder of jars was given"
+        raise ClusterError(
+            f"Pinot {version}: the Maven registry does not serve "
+            f"{', '.join(f'org.apache.pinot:{m}:{version}' for m in missing)}, and {where}. "
+            f"Give a folder of jars that provides them with --extra-jars DIR or {EXTRA_JARS_ENV}=DIR "
+            f"(default: ../shared/pinot-{version}/jars beside the repository).")
+    return sorted(set(found.values()))
+
+
+def _resolve_1x(version, extra_jars):
+    """Classpath of a 1.x release: what Maven serves (pom-1.x.xml), the rest from extra_jars.
+
+    Which modules Maven lacked is cached with the classpath (keyed by version), so a warm start
+    runs no Maven; the folder is looked up on every start (a fresh clone has it somewhere else).
+    """
+    cache = cache_root() / "pinot" / version
+    cp_file, lacks_file = cache / "cp.txt", cache / "from-folder.json"
+    if cp_file.exists() and lacks_file.exists():
+        classpath = cp_file.read_text(encoding="utf-8").strip()
+        lacking = json.loads(lacks_file.read_text(encoding="utf-8"))
+        if all(Path(jar).exists() for jar in classpath.split(os.pathsep)):
+            extra = _folder_jars(version, lacking, extra_jars) if lacking else []
+            return os.pathsep.join([classpath] + [str(jar) for jar in extra])
+    cache.mkdir(parents=True, exist_ok=True)
+    pom = DATA_DIR / "pom-1.x.xml"
+    classpath, output = _maven_classpath(pom, version, cp_file)
+    lacking = []
+    if classpath is None:
+        lacking = _unresolved_pinot_modules(output)
+        if not lacking or not set(lacking) <= set(OPTIONAL_MODULES_1X):
+            raise ClusterError(f"mvn could not resolve Pinot {version}:\n{output[-4000:]}")
+        _folder_jars(version, lacking, extra_jars)  # fail now, before a second Maven run
+        log(f"the Maven registry lacks {', '.join(lacking)}; taking them from {extra_jars}")
+        classpath, output = _maven_classpath(pom, version, cp_file, [f"-Dfolder.{m}" for m in lacking])
+        if classpath is None:
+            raise ClusterError(f"mvn could not resolve Pinot {version} without {', '.join(lacking)}:\n{output[-4000:]}")
+    lacks_file.write_text(json.dumps(lacking), encoding="utf-8")
+    extra = _folder_jars(version, lacking, extra_jars) if lacking else []
+    return os.pathsep.join([classpath] + [str(jar) for jar in extra])
+
+
+def resolve_classpath(version, extra_jars=None):
+    """Return the runtime classpath of a Pinot release, resolving it with Maven once per version.
+
+    0.x: pinot-tools and everything it brings (pom.xml). 1.x: see _resolve_1x; extra_jars defaults
+    to default_extra_jars(version).
+    """
+    if is_1x(version):
+        return _resolve_1x(version, extra_jars if extra_jars is not None else default_extra_jars(version))
     cp_file = cache_root() / "pinot" / version / "cp.txt"
     if cp_file.exists():
         classpath = cp_file.read_text(encoding="utf-8").strip()
         if all(Path(jar).exists() for jar in classpath.split(os.pathsep)):
             return classpath
     cp_file.parent.mkdir(parents=True, exist_ok=True)
-    partial = cp_file.with_suffix(".partial")
-    log(f"resolving Pinot {version} with Maven (jars go to ~/.m2)")
-    started = time.monotonic()
-    result = subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(DATA_DIR / "pom.xml"), f"-Dpinot.version={version}",
-         "dependency:build-classpath", f"-Dmdep.outputFile={partial}"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    classpath, output = _maven_classpath(DATA_DIR / "pom.xml", version, cp_file)
+    if classpath is None:
+        raise ClusterError(f"mvn could not resolve Pinot {version}:\n{output[-4000:]}")
+    return classpath
+
+
+def launcher_dir(version, classpath):
+    """Folder with PinotRole.class (our 1.x role launcher), compiled with javac once per version and source."""
+    source = DATA_DIR / "PinotRole.java"
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    target = cache_root() / "pinot" / version / f"launcher-{digest}"
+    if (target / "PinotRole.class").exists():
+        return target
+    partial = target.with_suffix(".partial")
+    subprocess.run(["rm", "-rf", str(partial)], check=True)
+    partial.mkdir(parents=True)
+    result = subprocess.run(["javac", "-nowarn", "-d", str(partial), "-cp", classpath, str(source)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     if result.returncode != 0:
-        raise ClusterError(f"mvn could not resolve Pinot {version}:\n{result.stdout[-4000:]}")
-    partial.replace(cp_file)
-    log(f"resolved in {time.monotonic() - started:.0f}s")
-    return cp_file.read_text(encoding="utf-8").strip()
+        raise ClusterError(f"javac could not compile {source} against Pinot {version}:\n{result.stdout[-4000:]}")
+    subprocess.run(["rm", "-rf", str(target)], check=True)
+    partial.rename(target)
+    return target
 
 
 def write_properties(path, props):
@@ -346,6 +498,7 @@ class PinotCluster:
         self.reload()
         summary = {
             "workdir": str(self.workdir), "version": self.state["version"],
+            "server_version": self.state.get("server_version", self.state["version"]),
             "controller_url": self.controller_url, "broker_url": self.broker_url,
             "processes": {role: {"pid": self.state["pids"].get(role), "running": self.running(role)}
                           for role in self.state["commands"]},
@@ -390,15 +543,20 @@ def load(state_path=None):
 class _Plan:
     """Builds the configs and command lines of a new cluster in a work directory."""
 
-    def __init__(self, workdir, version, servers, namespace, auth, flush_rows, rate):
+    def __init__(self, workdir, version, servers, namespace, auth, flush_rows, rate,  # pylint: disable=too-many-arguments
+                 server_version=None, extra_jars=None):
         self.workdir = workdir
         self.version = version
+        self.server_version = server_version or version
         self.servers = servers
         self.namespace = namespace
         self.auth = auth
         self.flush_rows = flush_rows
         self.rate = rate
-        self.classpath = resolve_classpath(version)
+        # every classpath and the launcher before any process starts: a missing module fails here, at once
+        self.classpaths = {v: resolve_classpath(v, extra_jars) for v in sorted({version, self.server_version, TOOLS_VERSION})}
+        self.classpath = self.classpaths[version]
+        self.launchers = {v: launcher_dir(v, cp) for v, cp in self.classpaths.items() if is_1x(v)}
         self.users = {"admin": uuid.uuid4().hex[:16], "reader": uuid.uuid4().hex[:16]} if auth else None
         names = ["zookeeper", "kafka", "controller", "broker"]
         numbers = iter(free_ports(len(names) + 5 * servers))
@@ -406,19 +564,29 @@ class _Plan:
         for i in range(servers):
             self.ports[f"server-{i}"] = {key: next(numbers) for key in ("netty", "admin", "grpc", "mse_server", "mse_runner")}
 
-    def java(self, role, heap_role, main, args):
-        """Command line of one JVM, tagged so its pid can be recognised later."""
+    def java(self, role, heap_role, main, args, version=None):
+        """Command line of one JVM on version's classpath (default the cluster's), tagged so its pid can be recognised."""
         tmp = self.workdir / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         heap = HEAP_MB[heap_role]
         flags = [f"-Xms{min(heap, 64)}m", f"-Xmx{heap}m", "-XX:MaxMetaspaceSize=192m", f"-XX:MaxDirectMemorySize={heap}m"]
         flags += JVM_FLAGS + [f"-Djava.io.tmpdir={tmp}", f"-Dlog4j2.configurationFile={DATA_DIR / 'log4j2.xml'}",
                               f"-Dpinotops.run={self.workdir}", f"-Dpinotops.role={role}"]
-        return ["java"] + flags + ["-cp", self.classpath, main] + args
+        return ["java"] + flags + ["-cp", self.classpaths[version or self.version], main] + args
 
-    def admin(self, role, heap_role, args):
-        """A PinotAdministrator command line."""
-        return self.java(role, heap_role, "org.apache.pinot.tools.admin.PinotAdministrator", args)
+    def admin(self, role, heap_role, args, version=None):
+        """A PinotAdministrator command line (0.x)."""
+        return self.java(role, heap_role, "org.apache.pinot.tools.admin.PinotAdministrator", args, version)
+
+    def role(self, role, kind, conf_file, admin_args, version=None):
+        """Command line of a controller, broker or server: 0.x through pinot-tools, 1.x by its starter class."""
+        version = version or self.version
+        if not is_1x(version):
+            return self.admin(role, kind, admin_args, version)
+        argv = self.java(role, kind, "PinotRole", [STARTERS_1X[kind], str(conf_file)], version)
+        at = argv.index("-cp") + 1
+        argv[at] = os.pathsep.join([str(self.launchers[version]), argv[at]])
+        return argv
 
     def server_id(self, index):
         """Helm-chart-shaped id of server index."""
@@ -431,8 +599,18 @@ class _Plan:
         conf.mkdir(parents=True, exist_ok=True)
         cmds = {}
 
-        cmds["zookeeper"] = self.admin("zookeeper", "zookeeper", [
-            "StartZookeeper", "-zkPort", str(self.ports["zookeeper"]), "-dataDir", str(self.workdir / "zookeeper")])
+        if is_1x(self.version):
+            # ZooKeeper 3.9 from the 1.x classpath (no pinot-tools StartZookeeper there)
+            (self.workdir / "zookeeper").mkdir(parents=True, exist_ok=True)
+            write_properties(conf / "zoo.cfg", {
+                "tickTime": 2000, "dataDir": self.workdir / "zookeeper", "clientPort": self.ports["zookeeper"],
+                "clientPortAddress": LOOPBACK, "maxClientCnxns": 0, "admin.enableServer": "false",
+            })
+            cmds["zookeeper"] = self.java("zookeeper", "zookeeper", "org.apache.zookeeper.server.ZooKeeperServerMain",
+                                          [str(conf / "zoo.cfg")])
+        else:
+            cmds["zookeeper"] = self.admin("zookeeper", "zookeeper", [
+                "StartZookeeper", "-zkPort", str(self.ports["zookeeper"]), "-dataDir", str(self.workdir / "zookeeper")])
 
         # Kafka 2.8 from Pinot 0.11's classpath, started by our own launcher (see KafkaBroker.java).
         write_properties(conf / "kafka.properties", {
@@ -443,7 +621,8 @@ class _Plan:
             "transaction.state.log.replication.factor": 1, "transaction.state.log.min.isr": 1,
             "group.initial.rebalance.delay.ms": 0, "log.flush.interval.messages": 10000,
         })
-        cmds["kafka"] = self.java("kafka", "kafka", str(DATA_DIR / "KafkaBroker.java"), [str(conf / "kafka.properties")])
+        cmds["kafka"] = self.java("kafka", "kafka", str(DATA_DIR / "KafkaBroker.java"), [str(conf / "kafka.properties")],
+                                  TOOLS_VERSION)
 
         controller = {
             "controller.host": LOOPBACK, "controller.port": self.ports["controller"],
@@ -477,7 +656,7 @@ class _Plan:
                 "pinot.server.instance.auth.token": admin_token,
             }
         write_properties(conf / "controller.conf", controller)
-        cmds["controller"] = self.admin("controller", "controller", [
+        cmds["controller"] = self.role("controller", "controller", conf / "controller.conf", [
             "StartController", "-configFileName", str(conf / "controller.conf")])
 
         write_properties(conf / "broker.conf", {
@@ -485,9 +664,12 @@ class _Plan:
             "pinot.broker.client.queryPort": self.ports["broker"], "pinot.broker.hostname": LOOPBACK,
             "pinot.broker.timeoutMs": 20000, **broker_auth,
         })
-        cmds["broker"] = self.admin("broker", "broker", [
+        cmds["broker"] = self.role("broker", "broker", conf / "broker.conf", [
             "StartBroker", "-zkAddress", zk, "-clusterName", CLUSTER_NAME, "-configFileName", str(conf / "broker.conf")])
 
+        # a 1.x broker reads 0.x servers only in the DataTable version it knows (a rolling upgrade half-way)
+        mixed = ({"pinot.server.instance.currentDataTableVersion": 4}
+                 if is_1x(self.version) and not is_1x(self.server_version) else {})
         for i in range(self.servers):
             ports = self.ports[f"server-{i}"]
             base = self.workdir / f"server-{i}"
@@ -502,17 +684,17 @@ class _Plan:
                 "pinot.server.instance.realtime.alloc.offheap": "true",
                 # bounded graceful shutdown so a stopped "pod" goes away within seconds
                 "pinot.server.shutdown.timeoutMs": 20000, "pinot.server.shutdown.noQueryThresholdMs": 2000,
-                **server_auth,
+                **server_auth, **mixed,
             })
-            cmds[f"server-{i}"] = self.admin(f"server-{i}", "server", [
+            cmds[f"server-{i}"] = self.role(f"server-{i}", "server", conf / f"server-{i}.conf", [
                 "StartServer", "-zkAddress", zk, "-clusterName", CLUSTER_NAME,
-                "-configFileName", str(conf / f"server-{i}.conf")])
+                "-configFileName", str(conf / f"server-{i}.conf")], self.server_version)
 
         gen_dir = self.workdir / "generator"
         gen_dir.mkdir(parents=True, exist_ok=True)
         cmds["generator"] = self.java("generator", "generator", str(DATA_DIR / "Generator.java"), [
             f"{LOOPBACK}:{self.ports['kafka']}", REALTIME_TABLE, str(TOPIC_PARTITIONS), str(self.rate),
-            str(gen_dir / "count.json")])
+            str(gen_dir / "count.json")], TOOLS_VERSION)
 
         for role, argv in cmds.items():
             cwd = self.workdir / "cwd" / role
@@ -524,7 +706,8 @@ class _Plan:
         """Initial state document."""
         base = f"http://{LOOPBACK}"
         return {
-            "version": self.version, "workdir": str(self.workdir), "namespace": self.namespace,
+            "version": self.version, "server_version": self.server_version, "workdir": str(self.workdir),
+            "namespace": self.namespace,
             "cluster_name": CLUSTER_NAME, "ports": self.ports,
             "controller_url": f"{base}:{self.ports['controller']}", "broker_url": f"{base}:{self.ports['broker']}",
             "kafka_bootstrap": f"{LOOPBACK}:{self.ports['kafka']}", "zookeeper": f"{LOOPBACK}:{self.ports['zookeeper']}",
@@ -532,6 +715,9 @@ class _Plan:
             "users": self.users, "realtime_table": REALTIME_TABLE, "offline_table": OFFLINE_TABLE,
             "flush_rows": self.flush_rows, "rate": self.rate,
             "commands": self.commands(), "pids": {}, "started_at": time.time(),
+            # CreateSegment's command line without its arguments (see _offline_segments)
+            "segment_builder": {"version": TOOLS_VERSION,
+                                "argv": self.admin("create-segment", "controller", [], TOOLS_VERSION)},
         }
 
 
@@ -597,22 +783,23 @@ def _create_tables(cluster):
 
 
 def _offline_segments(cluster, count=OFFLINE_SEGMENTS, name="offline-segments"):
-    """Segment tarballs of the OFFLINE table, built once per version with CreateSegment and cached.
+    """Segment tarballs of the OFFLINE table, built once with CreateSegment and cached.
 
     The controller's /ingestFromFile would build them itself, but on 0.11 it cannot push to an
     auth-enabled controller, so the harness builds them and uploads them as a client.
-    `count` segments (the table's 4 unless told) are cached under `name` in the version's cache folder.
+    CreateSegment is pinot-tools' (TOOLS_VERSION): 1.x has no pinot-tools in every registry, and reads
+    these segments as they are (`up` checks the rows). `count` segments (the table's 4 unless told)
+    are cached under `name` in the builder version's cache folder.
     """
-    cache = cache_root() / "pinot" / cluster.state["version"] / name
+    builder = cluster.state["segment_builder"]
+    cache = cache_root() / "pinot" / builder["version"] / name
     tarballs = sorted(cache.glob("*.tar.gz"))
     if len(tarballs) == count:
         return tarballs
     build = cluster.workdir / ("offline" if name == "offline-segments" else name)
     _offline_files(build / "input", count)
-    argv = [arg.replace("-Dpinotops.role=controller", "-Dpinotops.role=create-segment")
-            for arg in cluster.state["commands"]["controller"]["argv"]]
-    main_at = argv.index("org.apache.pinot.tools.admin.PinotAdministrator")
-    argv = argv[:main_at + 1] + [
+    main_at = builder["argv"].index("org.apache.pinot.tools.admin.PinotAdministrator")
+    argv = builder["argv"][:main_at + 1] + [
         "CreateSegment", "-dataDir", str(build / "input"), "-format", "CSV", "-outDir", str(build / "segments"),
         "-overwrite", "-tableConfigFile", str(DATA_DIR / "events_offline_table.json"),
         "-schemaFile", str(DATA_DIR / "events_offline_schema.json")]
@@ -630,11 +817,16 @@ def _offline_segments(cluster, count=OFFLINE_SEGMENTS, name="offline-segments"):
 
 
 def up(workdir=None, version=DEFAULT_VERSION, servers=DEFAULT_SERVERS, namespace=DEFAULT_NAMESPACE, auth=False,
-       flush_rows=600, rate=20, timeout=300, integration_config=None, generator=True):
-    """Start a new cluster in workdir, load the data, and return its handle. Stops it again on failure."""
+       flush_rows=600, rate=20, timeout=300, integration_config=None, generator=True, server_version=None,
+       extra_jars=None):
+    """Start a new cluster in workdir, load the data, and return its handle. Stops it again on failure.
+
+    server_version: the servers' release when it differs from the controller's and broker's (a rolling
+    upgrade caught half-way). extra_jars: folder of jars for 1.x modules Maven lacks (default_extra_jars).
+    """
     workdir = Path(workdir or default_workdir()).resolve()
     _prepare_workdir(workdir)
-    plan = _Plan(workdir, version, servers, namespace, auth, flush_rows, rate)
+    plan = _Plan(workdir, version, servers, namespace, auth, flush_rows, rate, server_version, extra_jars)
     state_path = workdir / STATE_NAME
     state_path.write_text(json.dumps(plan.state(), indent=2), encoding="utf-8")
     cluster = PinotCluster(state_path)
@@ -645,7 +837,8 @@ def up(workdir=None, version=DEFAULT_VERSION, servers=DEFAULT_SERVERS, namespace
         return max(1.0, deadline - time.monotonic())
 
     try:
-        log(f"starting Pinot {version} in {workdir} (logs in {cluster.log_dir})")
+        servers_note = f" with {plan.server_version} servers" if plan.server_version != version else ""
+        log(f"starting Pinot {version}{servers_note} in {workdir} (logs in {cluster.log_dir})")
         cluster.start_role("zookeeper")
         cluster.wait_for("ZooKeeper", lambda: port_open(plan.ports["zookeeper"]), left(), ["zookeeper"])
         cluster.start_role("controller")
@@ -701,7 +894,9 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     p_up = sub.add_parser("up", help="start a cluster and load the data")
     p_up.add_argument("--servers", type=int, default=DEFAULT_SERVERS)
-    p_up.add_argument("--version", default=DEFAULT_VERSION)
+    p_up.add_argument("--version", default=DEFAULT_VERSION, help=f"Pinot release (default {DEFAULT_VERSION})")
+    p_up.add_argument("--server-version", default=None,
+                      help="the servers' release, when it differs (e.g. 1.5.1 controller and broker, 0.11.0 servers)")
     p_up.add_argument("--namespace", default=DEFAULT_NAMESPACE)
     p_up.add_argument("--auth", action="store_true", help="basic auth on the controller and broker")
     p_up.add_argument("--flush-rows", type=int, default=600,
@@ -724,16 +919,26 @@ def main(argv=None):
     sub.add_parser("partitions", help="servers -> realtime partitions (from the external view)")
     sub.add_parser("memory", help="sum of the processes' resident memory (MiB)")
     sub.add_parser("generator").add_argument("action", choices=["start", "stop", "count"])
-    sub.add_parser("resolve", help="only resolve the classpath").add_argument("--version", default=DEFAULT_VERSION)
+    p_resolve = sub.add_parser("resolve", help="only resolve the classpath")
+    p_resolve.add_argument("--version", default=DEFAULT_VERSION)
+    for sub_parser in (p_up, p_resolve):
+        sub_parser.add_argument("--extra-jars", type=Path, default=None,
+                                help=f"folder of jars for the 1.x modules the Maven registry lacks (default "
+                                     f"${EXTRA_JARS_ENV}, else ../shared/pinot-<version>/jars beside the repository)")
     args = parser.parse_args(argv)
 
     workdir = (args.workdir or default_workdir()).resolve()
-    if args.command == "resolve":
-        print(resolve_classpath(args.version))
-        return 0
-    if args.command == "up":
-        cluster = up(workdir, args.version, args.servers, args.namespace, args.auth, args.flush_rows, args.rate,
-                     args.timeout, args.integration_config, not args.no_generator)
+    if args.command in ("resolve", "up"):
+        try:
+            if args.command == "resolve":
+                print(resolve_classpath(args.version, args.extra_jars))
+                return 0
+            cluster = up(workdir, args.version, args.servers, args.namespace, args.auth, args.flush_rows, args.rate,
+                         args.timeout, args.integration_config, not args.no_generator, args.server_version,
+                         args.extra_jars)
+        except ClusterError as exc:
+            log(f"error: {exc}")
+            return 1
         print(json.dumps(cluster.status(), indent=2))
         return 0
     state_path = workdir / STATE_NAME

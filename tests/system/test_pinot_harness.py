@@ -1,12 +1,28 @@
-"""The local Pinot harness gives the cluster the recipe describes (issue 10)."""
+"""The local Pinot harness gives the cluster the recipe describes (issue 10), on the release asked for (issue 15).
+
+Runs on whatever cluster the fixture gives: $PINOTOPS_PINOT_VERSION (and $PINOTOPS_PINOT_SERVER_VERSION)
+name the release, and the assertions that differ between releases derive from it.
+"""
 
 import json
+import os
 import re
 import subprocess
 import sys
 import time
+import zipfile
+
+import pytest
 
 import pinot_cluster as harness
+
+sys.path.insert(0, str(harness.REPO_ROOT / "plugins" / "module_utils"))
+import client as pinot_client  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+# feature probe -> first release that has the endpoint (plugins/module_utils/client.py says which endpoint)
+FEATURES = {"drop_validation": "1.0.0", "tag_validation": "1.0.0", "rebalance_status": "1.0.0",
+            "instance_state_put": "1.0.0", "rebalance_cancel": "1.1.0", "live_instances": "1.2.0",
+            "periodic_task_post": "1.4.0"}
 
 POD_ID = re.compile(r"^Server_pinot-server-(\d+)\.pinot-server-headless\.[a-z0-9-]+\.svc\.cluster\.local_8098$")
 
@@ -126,3 +142,80 @@ def test_down_stops_every_process_by_pid(tmp_path):
         assert harness.processes_tagged(workdir) == []
         assert stray.wait(10) is not None
     assert not any(cluster.running(role) for role in commands)
+
+
+def release(version):
+    """'1.5.1' -> (1, 5, 1)."""
+    return tuple(int(part) for part in version.split("."))
+
+
+def test_release_is_the_one_asked(pinot_cluster):
+    """The controller, the broker and the servers run the releases named by the environment (or the state)."""
+    version = os.environ.get("PINOTOPS_PINOT_VERSION") or pinot_cluster.state["version"]
+    server_version = os.environ.get("PINOTOPS_PINOT_SERVER_VERSION") or version
+    assert pinot_cluster.state["version"] == version
+    assert pinot_cluster.state.get("server_version", version) == server_version
+    argv = {role: " ".join(spec["argv"]) for role, spec in pinot_cluster.state["commands"].items()}
+    for role, wanted in (("controller", version), ("broker", version), ("server-0", server_version)):
+        # pinot-spi comes from Maven for every release (the folder of jars only fills modules Maven lacks)
+        assert f"/pinot-spi-{wanted}.jar" in argv[role], f"{role} does not run Pinot {wanted}"
+    reported = pinot_cluster.controller("GET", "/version").json()
+    print("GET /version:", reported)
+    assert reported.get("pinot-controller", "").startswith(version), reported
+
+
+def test_feature_probes_answer_as_the_release_does(pinot_cluster):
+    """Every probe the modules use says what the controller's release has: on 1.5.1 every 1.x endpoint is
+    present and the query-routing states (newer than 1.5.1) are absent; on 0.11.0 everything is absent."""
+    version = release(pinot_cluster.state["version"])
+    users = pinot_cluster.state.get("users") or {}
+    client = pinot_client.PinotClient(pinot_cluster.controller_url, username="admin" if users else None,
+                                      password=users.get("admin"))
+    seen = {name: getattr(client, f"has_{name}")() for name in FEATURES}
+    assert seen == {name: version >= release(first) for name, first in FEATURES.items()}
+    controller_id = next(i for i in pinot_cluster.live_instances() if i.startswith("Controller_"))
+    assert client.has_query_routing_states(controller_id) is False
+
+
+MAVEN_FAILURE = (
+    "[ERROR] Failed to execute goal on project pinot-1x-classpath: Could not resolve dependencies for project "
+    "pinotops.harness:pinot-1x-classpath:pom:1: The following artifacts could not be resolved: "
+    "org.apache.pinot:pinot-server:jar:1.5.1, org.apache.pinot:pinot-kafka-3.0:jar:1.5.1: Could not find artifact "
+    "org.apache.pinot:pinot-server:jar:1.5.1 in central")
+
+
+def test_maven_failure_names_the_unserved_modules():
+    assert harness._unresolved_pinot_modules("[INFO] x\n" + MAVEN_FAILURE) == [  # pylint: disable=protected-access
+        "pinot-kafka-3.0", "pinot-server"]
+
+
+def test_folder_jar_found_by_the_class_only_its_module_has(tmp_path):
+    with zipfile.ZipFile(tmp_path / "some-name.jar", "w") as jar:
+        jar.writestr(harness.OPTIONAL_MODULES_1X["pinot-server"], b"")
+    with pytest.raises(harness.ClusterError) as failure:
+        harness._folder_jars("1.5.1", ["pinot-server", "pinot-kafka-3.0"], tmp_path)  # pylint: disable=protected-access
+    message = str(failure.value)
+    assert "org.apache.pinot:pinot-kafka-3.0:1.5.1" in message and "pinot-server:" not in message
+    assert "--extra-jars" in message and harness.EXTRA_JARS_ENV in message
+    assert harness._folder_jars("1.5.1", ["pinot-server"], tmp_path) == [  # pylint: disable=protected-access
+        tmp_path / "some-name.jar"]
+
+
+def test_missing_module_without_a_folder_fails_at_once(tmp_path, monkeypatch):
+    """A cold resolve whose registry lacks a 1.x module and no folder provides it: a message, within Maven's time.
+
+    Where the registry serves every module (the real Maven Central) the resolve succeeds and needs no folder.
+    """
+    monkeypatch.setenv("PINOTOPS_CACHE", str(tmp_path / "cache"))
+    started = time.monotonic()
+    try:
+        classpath = harness.resolve_classpath("1.5.1", extra_jars=tmp_path / "empty")
+    except harness.ClusterError as exc:
+        message = str(exc)
+        print(message)
+        assert "the Maven registry does not serve" in message and "org.apache.pinot:pinot-server:1.5.1" in message
+        assert "--extra-jars" in message and harness.EXTRA_JARS_ENV in message
+        assert "Exception" not in message
+    else:
+        assert "/pinot-server-1.5.1.jar" in classpath
+    assert time.monotonic() - started < 180

@@ -5,7 +5,9 @@ the ansible-test integration targets against it, then the pytest system tests
 (tests/system) attached to the same cluster, and stops it, also on failure.
 Logs stay in the work directory when anything failed, and the path is printed.
 
-Environment (set by run_tests.sh): PINOTOPS_VENV, PINOTOPS_WORK.
+Environment (set by run_tests.sh): PINOTOPS_VENV, PINOTOPS_WORK. The Pinot release is --pinot-version
+or $PINOTOPS_PINOT_VERSION (default: the harness's), the servers' --server-version or
+$PINOTOPS_PINOT_SERVER_VERSION (default: the same).
 """
 
 import argparse
@@ -36,7 +38,14 @@ def run(cmd, env=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--junit-dir", required=True)
+    parser.add_argument("--pinot-version", default=os.environ.get("PINOTOPS_PINOT_VERSION"))
+    parser.add_argument("--server-version", default=os.environ.get("PINOTOPS_PINOT_SERVER_VERSION"))
     args = parser.parse_args()
+    versions = []
+    if args.pinot_version:
+        versions += ["--version", args.pinot_version]
+    if args.server_version:
+        versions += ["--server-version", args.server_version]
 
     venv = pathlib.Path(os.environ["PINOTOPS_VENV"])
     work = pathlib.Path(os.environ["PINOTOPS_WORK"])
@@ -52,13 +61,16 @@ def main():
     env["PINOTOPS_INTEGRATION_CONFIG"] = str(config)
     env["PINOTOPS_PINOT_STATE"] = str(run_dir / "state.json")
     env["PINOTOPS_K8S_STATE"] = str(run_dir / "k8s" / "state.json")
+    # the tests read the release from here (tests/system/test_pinot_harness.py)
+    env.update({key: value for key, value in (("PINOTOPS_PINOT_VERSION", args.pinot_version),
+                                              ("PINOTOPS_PINOT_SERVER_VERSION", args.server_version)) if value})
     failures = 0
     try:
         # Build the Kubernetes binaries (when not cached) before the JVMs start competing for the CPU.
         if run(k8s_harness + ["build"], env=env) != 0:
             print("the Kubernetes binaries could not be built", flush=True)
             return 1
-        if run(harness + ["up", "--integration-config", config], env=env) != 0:
+        if run(harness + ["up", "--integration-config", config] + versions, env=env) != 0:
             print("the Pinot cluster did not start; logs in %s" % run_dir, flush=True)
             return 1
         if run(k8s_harness + ["up", "--pinot-state", run_dir / "state.json"], env=env) != 0:
