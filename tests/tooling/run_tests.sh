@@ -50,7 +50,7 @@ note() {  # note TEXT: name what failed in the running stage
 }
 
 # pip's progress lines, left out of what ansible-test shows
-pip_noise="^(Collecting|Downloading|Installing|Successfully|Requirement already|Processing|Looking in links|Using cached|  (Attempting|Found|Uninstalling|Successfully|Using cached)|     ━)"
+pip_noise="^(Collecting|Downloading|Installing|Successfully|Requirement already|Processing|Looking in links|Using cached|  (Downloading|Attempting|Found|Uninstalling|Successfully|Using cached|Preparing|Building|Created|Stored)|     ━)"
 
 venv_for() {  # venv_for LINE: prints the venv path (bootstraps it if needed)
   tests/tooling/bootstrap.sh "$1" | sed -n 's/^VENV=//p'
@@ -60,20 +60,24 @@ collections_path() {
   tests/tooling/bootstrap.sh 2.19 | sed -n 's/^COLLECTIONS=//p'
 }
 
-tree_for() {  # tree_for LINE: a fresh ansible_collections copy for this line; prints the collection dir
+tree_for() {  # tree_for LINE [ansible-test]: a fresh ansible_collections copy for this line; prints the collection dir
   # ansible-test keeps its --venv virtualenv (with what --requirements installed) in the tree's
-  # tests/output/.tmp/delegation: carried over to the fresh copy, so a second run installs nothing.
+  # tests/output/.tmp/delegation. It is kept beside the tree and put back for ansible-test only (ansible-lint
+  # would scan it), so a second run installs nothing.
   local dest="$work/tree-$1/ansible_collections/pinotops/pinot" kept="$work/delegation-$1"
-  rm -rf "$kept"
-  if [ -d "$dest/tests/output/.tmp/delegation" ]; then mv "$dest/tests/output/.tmp/delegation" "$kept"; fi
+  if [ -d "$dest/tests/output/.tmp/delegation" ]; then
+    rm -rf "$kept" && mv "$dest/tests/output/.tmp/delegation" "$kept"
+  fi
   tests/tooling/collection_tree.sh "$work/tree-$1" > /dev/null || return 1
-  if [ -d "$kept" ]; then mkdir -p "$dest/tests/output/.tmp" && mv "$kept" "$dest/tests/output/.tmp/delegation"; fi
+  if [ "${2:-}" = ansible-test ] && [ -d "$kept" ]; then
+    mkdir -p "$dest/tests/output/.tmp" && mv "$kept" "$dest/tests/output/.tmp/delegation"
+  fi
   echo "$dest"
 }
 
 run_units() {  # as collection CI runs them: ansible-test units in its own virtualenv, with tests/unit/requirements.txt
   local line=$1 venv tree rc=0 xml
-  venv=$(venv_for "$line") && tree=$(tree_for "$line") || return 1
+  venv=$(venv_for "$line") && tree=$(tree_for "$line" ansible-test) || return 1
   (cd "$tree" && "$venv/bin/ansible-test" units --venv --requirements --python 3.11 --num-workers 1 --color no 2>&1 |
       grep --line-buffered -v -E "$pip_noise") || rc=1
   # one JUnit file per ansible-test context (modules, module_utils, ...)
@@ -87,7 +91,7 @@ run_units() {  # as collection CI runs them: ansible-test units in its own virtu
 
 run_sanity() {
   local line=$1 venv tree
-  venv=$(venv_for "$line") && tree=$(tree_for "$line") || return 1
+  venv=$(venv_for "$line") && tree=$(tree_for "$line" ansible-test) || return 1
   if [ -e "$tree/tests/sanity" ]; then
     echo "tests/sanity exists: this project keeps no sanity ignore files" >&2
     return 1
