@@ -94,7 +94,8 @@ def build_step(name, cwd, argv, out, log_path):
                 with open(log_path, "rb") as written:
                     written.seek(start_offset)
                     compiled = written.read().count(b"\n")
-                log(f"  still building {name}: {round(time.monotonic() - started)} s, {compiled} packages compiled so far")
+                log(f"  still building {name}: {round(time.monotonic() - started)} s, {compiled} packages compiled so far"
+                    " (packages from Go's build cache are not counted)")
     if code != 0:
         raise ClusterError(f"build of {name} failed: {' '.join(argv)} in {cwd}; see {log_path}")
     return round(time.monotonic() - started)
