@@ -76,7 +76,7 @@ def stop_left_over(run_dir, python, env=None):
     if (run_dir / "k8s" / "state.json").exists():
         run([python, K8S_HARNESS, "--workdir", run_dir / "k8s", "down"], env=env)
     for state in sorted(run_dir.glob("pytest/*/state.json")) + [run_dir / "state.json"]:
-        if state.exists():
+        if state.exists() and not state.parent.is_symlink():  # pytest's <name>current links to a numbered dir
             run([python, HARNESS, "--workdir", state.parent, "down"], env=env)
 
 
