@@ -16,6 +16,6 @@ units sanity lint docs build system:
 bench:
 	bash -c 'eval "$$(tests/tooling/bootstrap.sh 2.19)" && $$VENV/bin/python tests/bench/run_bench.py'
 
-# Stop whatever the demo or an interrupted test run left running.
+# Stop whatever the demo, an interrupted test run or the benchmarks left running.
 down:
-	bash -c 'eval "$$(tests/tooling/bootstrap.sh 2.19)"; $$VENV/bin/python tests/harness/k8s_cluster.py down; $$VENV/bin/python tests/harness/pinot_cluster.py down' || true
+	bash tests/tooling/down.sh

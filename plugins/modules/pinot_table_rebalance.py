@@ -279,42 +279,28 @@ EXAMPLES = r"""
     force_commit: true
     minimize_data_movement: enable
 
-# Progress an operator can watch: start without waiting, then look every 15 s.
-# tasks/follow_rebalance.yml (included from itself until done):
-#   - name: Rebalance progress
-#     pinotops.pinot.pinot_table_rebalance_info:
-#       table: "{{ rebalanced_tables }}"
-#       servers: "{{ servers_to_empty }}"
-#     register: rebalance_progress
-#   - name: Show progress
-#     ansible.builtin.debug:
-#       msg: "{{ rebalance_progress.msg }}"
-#   - name: Not done yet, look again
-#     when: not rebalance_progress.done
-#     block:
-#       - ansible.builtin.wait_for:
-#           timeout: 15
-#       - ansible.builtin.include_tasks: follow_rebalance.yml
+# Progress an operator can watch: start without waiting, then look every 15 s until pinot-server-3 holds nothing.
+# Each look's result (msg: segments converged/total per table) shows with -vvv; the last msg is printed at the end.
 - name: Start the rebalance of the tables that used pinot-server-3
   pinotops.pinot.pinot_table_rebalance:
     controller_url: http://pinot-controller.pinot-quickstart.svc:9000
-    table: "{{ rebalanced_tables }}"
+    table: [events, clicks]
     wait: false
   register: started
 
-- name: Follow it, printing segments converged/total per table every 15 s
-  ansible.builtin.include_tasks: follow_rebalance.yml
-
-# Without the include, an until loop works too; its progress shows with -vvv or in the registered result.
-- name: Wait until pinot-server-3 holds nothing
+- name: Look every 15 s, for up to an hour
   pinotops.pinot.pinot_table_rebalance_info:
     controller_url: http://pinot-controller.pinot-quickstart.svc:9000
-    table: "{{ rebalanced_tables }}"
+    table: "{{ started.tables | map(attribute='table') | list }}"
     servers: [Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098]
   register: rebalance_progress
   until: rebalance_progress.done
   retries: 240
   delay: 15
+
+- name: Show where it ended
+  ansible.builtin.debug:
+    msg: "{{ rebalance_progress.msg }}"
 
 - name: Cancel the running rebalance of events
   pinotops.pinot.pinot_table_rebalance:

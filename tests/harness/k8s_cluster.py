@@ -74,6 +74,33 @@ def bin_dir():
     return cache_root() / "k8s" / f"{pins['kubernetes']}+etcd-{pins['etcd']}" / "bin"
 
 
+# A cold build takes minutes per binary: a line at least this often says it is still going.
+HEARTBEAT_SECONDS = 20
+
+
+def build_step(name, cwd, argv, out, log_path):
+    """Run one `go build` (output appended to `out`, the open build log), saying every HEARTBEAT_SECONDS how far it is."""
+    out.write(f"+ (cd {cwd} && {' '.join(argv)})\n")
+    out.flush()
+    start_offset = out.tell()
+    started = time.monotonic()
+    with subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT) as proc:
+        while True:
+            try:
+                code = proc.wait(timeout=HEARTBEAT_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                # go build -v names each package as it compiles it (cached ones are not named)
+                with open(log_path, "rb") as written:
+                    written.seek(start_offset)
+                    compiled = written.read().count(b"\n")
+                log(f"  still building {name}: {round(time.monotonic() - started)} s, {compiled} packages compiled so far"
+                    " (packages from Go's build cache are not counted)")
+    if code != 0:
+        raise ClusterError(f"build of {name} failed: {' '.join(argv)} in {cwd}; see {log_path}")
+    return round(time.monotonic() - started)
+
+
 def build(force=False):
     """Build the four binaries into the cache unless they are there; return the folder."""
     target = bin_dir()
@@ -86,31 +113,34 @@ def build(force=False):
     build_log = target.with_name("build.log")
     # Two cores, shared with a Java cluster: low priority, at most PINOTOPS_GO_JOBS packages at once.
     jobs = os.environ.get("PINOTOPS_GO_JOBS", "2")
-    common = ["nice", "-n", "10", "go", "build", "-p", jobs, "-trimpath", "-buildvcs=false"]
+    common = ["nice", "-n", "10", "go", "build", "-v", "-p", jobs, "-trimpath", "-buildvcs=false"]
     # Outside Kubernetes' own build scripts the version would read v0.0.0-master: stamp it as they do.
     pin = versions()["kubernetes"]
     major, minor = pin.lstrip("v").split(".")[:2]
     stamp = " ".join(f"-X k8s.io/{pkg}.{key}={value}" for pkg in ("component-base/version", "client-go/pkg/version")
                      for key, value in (("gitVersion", pin), ("gitMajor", major), ("gitMinor", minor), ("gitTreeState", "clean")))
-    steps = [
-        (MODULE_DIR / "etcd", common + ["-ldflags=-s -w", "-o", str(partial / "etcd"), "go.etcd.io/etcd/server/v3"]),
-        (MODULE_DIR, common + [f"-ldflags=-s -w {stamp}", "-o", str(partial) + "/"]
-         + [f"k8s.io/kubernetes/cmd/{name}" for name in BINARIES[1:]]),
-    ]
+    # One binary per step, so each gets its own line and time; they share Go's build cache (later ones reuse
+    # the packages the earlier ones compiled).
+    steps = [("etcd", MODULE_DIR / "etcd",
+              common + ["-ldflags=-s -w", "-o", str(partial / "etcd"), "go.etcd.io/etcd/server/v3"])]
+    steps += [(name, MODULE_DIR, common + [f"-ldflags=-s -w {stamp}", "-o", str(partial / name), f"k8s.io/kubernetes/cmd/{name}"])
+              for name in BINARIES[1:]]
+    log(f"building {', '.join(BINARIES)} from the Go module proxy (several minutes when Go's build cache is cold; "
+        f"log {build_log})")
     started = time.monotonic()
+    times = {}
     with open(build_log, "w", encoding="utf-8") as out:
-        for cwd, argv in steps:
-            log(f"building in {cwd}: {' '.join(argv)} (log {build_log})")
-            out.write(f"+ (cd {cwd} && {' '.join(argv)})\n")
-            out.flush()
-            if subprocess.call(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT) != 0:
-                raise ClusterError(f"build failed: {' '.join(argv)} in {cwd}; see {build_log}")
+        for number, (name, cwd, argv) in enumerate(steps, 1):
+            log(f"building {name} ({number}/{len(steps)})")
+            times[name] = build_step(name, cwd, argv, out, build_log)
+            log(f"built {name} in {times[name]} s")
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
     seconds = round(time.monotonic() - started)
     sizes = {name: (target / name).stat().st_size for name in BINARIES}
-    target.with_name("build.json").write_text(json.dumps({"seconds": seconds, "sizes": sizes}, indent=2), encoding="utf-8")
-    log(f"built in {seconds}s into {target}")
+    target.with_name("build.json").write_text(json.dumps({"seconds": seconds, "binaries": times, "sizes": sizes}, indent=2),
+                                              encoding="utf-8")
+    log(f"built in {seconds} s into {target}")
     return target
 
 

@@ -6,6 +6,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -64,10 +65,33 @@ def ansible(tmp_path_factory):
     return Ansible(root, pathlib.Path(paths["VENV"]))
 
 
+def committed_segments_served(pinot):
+    """Whether the external view serves every committed (ONLINE) replica the ideal states name."""
+    for table in pinot.controller("GET", "/tables").json()["tables"]:
+        ideal = pinot.controller("GET", "/tables/%s/idealstate" % table).json()
+        external = pinot.controller("GET", "/tables/%s/externalview" % table).json()
+        for table_type, segments in ideal.items():
+            served = external.get(table_type) or {}
+            for segment, replicas in (segments or {}).items():
+                if any(state == "ONLINE" and (served.get(segment) or {}).get(server) != "ONLINE"
+                       for server, state in replicas.items()):
+                    return False
+    return True
+
+
 @pytest.fixture(scope="module")
 def cluster(pinot_cluster, k8s_cluster):
-    """Both harnesses, linked, with the generator running (the decommission and fault files)."""
+    """Both harnesses, linked, with the generator running (the decommission and fault files).
+
+    Starts once every committed segment is served: a server the previous file restarted may still be loading its
+    segments, and a scenario started then would measure that, not the role.
+    """
     k8s_cluster.link_pinot(pinot_cluster.state_path)
     if not pinot_cluster.running("generator"):
         pinot_cluster.start_generator()
+    deadline = time.monotonic() + 300
+    while not committed_segments_served(pinot_cluster):
+        assert time.monotonic() < deadline, "committed segments still not served after 300 s; logs in %s" % (
+            pinot_cluster.log_dir)
+        time.sleep(3)
     return pinot_cluster, k8s_cluster

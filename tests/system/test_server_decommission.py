@@ -52,11 +52,15 @@ def controller_json(cluster, path):
     return response.json()
 
 
+def serving(assignment):
+    """{segment: [servers]} of an ideal state or external view, counting ONLINE and CONSUMING replicas only."""
+    return dict((segment, sorted(s for s, state in replicas.items() if state in ("ONLINE", "CONSUMING")))
+                for segment, replicas in assignment.items())
+
+
 def replicas_by_segment(cluster, table, table_type):
     """{segment: [servers serving it]} from the external view (ONLINE or CONSUMING replicas)."""
-    view = cluster.external_view(table).get(table_type) or {}
-    return dict((segment, sorted(s for s, state in replicas.items() if state in ("ONLINE", "CONSUMING")))
-                for segment, replicas in view.items())
+    return serving(cluster.external_view(table).get(table_type) or {})
 
 
 def server_tags(cluster, index):
@@ -191,10 +195,15 @@ def rebalance_onto(pinot, table, table_type, server):
     response = pinot.controller("POST", "/tables/%s/rebalance" % table, params=params)
     response.raise_for_status()
 
+    def served(view):
+        segments = serving(controller_json(pinot, "/tables/%s/%s" % (table, view)).get(table_type) or {})
+        return dict((segment, servers) for segment, servers in segments.items() if servers)
+
+    # Converged: the same servers serve each segment in both views. States are not compared: under live ingestion a
+    # committing segment is ONLINE in the ideal state while the external view still says CONSUMING (both serve).
     def moved_and_converged():
-        ideal = controller_json(pinot, "/tables/%s/idealstate" % table).get(table_type) or {}
-        view = controller_json(pinot, "/tables/%s/externalview" % table).get(table_type) or {}
-        return ideal == view and any(server in replicas for replicas in ideal.values())
+        ideal = served("idealstate")
+        return served("externalview") == ideal and any(server in servers for servers in ideal.values())
     wait_until(moved_and_converged, 600, "%s_%s has segments on %s and converges" % (table, table_type, server))
 
 

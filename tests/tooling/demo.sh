@@ -33,7 +33,8 @@ echo "== starting the Kubernetes control plane (pinot-server StatefulSet, 4 pods
 collections=$HOME/.cache/pinotops/demo-collections
 tests/tooling/collection_tree.sh "$collections" >/dev/null
 rm -rf "$collections/ansible_collections/kubernetes"
-# shellcheck disable=SC2153  # COLLECTIONS is set by bootstrap.sh's eval above
+# COLLECTIONS comes from the eval of bootstrap.sh's output above
+# shellcheck disable=SC2153
 cp -r "$COLLECTIONS/ansible_collections/kubernetes" "$collections/ansible_collections/kubernetes"
 export ANSIBLE_COLLECTIONS_PATH=$collections ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false
 controller=$("$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pinot_controller_url"])' "$config")

