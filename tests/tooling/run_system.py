@@ -5,8 +5,8 @@ the ansible-test integration targets against it, then the pytest system tests
 (tests/system) attached to the same cluster, and stops it, also on failure.
 Logs stay in the work directory when anything failed, and the path is printed.
 
-Writes JUnit files for the summary: system-integration.xml (one case per integration target) and
-system-pytest.xml; what failed that is no test (the cluster did not start) goes, one a line, to --notes.
+Writes JUnit files for the summary: LABEL-integration.xml (one case per integration target) and
+LABEL-pytest.xml (LABEL is --label, "system" unless told); what failed that is no test (the cluster did not start) goes, one a line, to --notes.
 
 Environment (set by run_tests.sh): PINOTOPS_VENV, PINOTOPS_WORK. The Pinot release is --pinot-version
 or $PINOTOPS_PINOT_VERSION (default: the harness's), the servers' --server-version or
@@ -89,6 +89,10 @@ def main():
     parser.add_argument("--down", action="store_true", help="only stop what an interrupted run left running")
     parser.add_argument("--pinot-version", default=os.environ.get("PINOTOPS_PINOT_VERSION"))
     parser.add_argument("--server-version", default=os.environ.get("PINOTOPS_PINOT_SERVER_VERSION"))
+    parser.add_argument("--label", default="system",
+                        help="names the run dir (LABEL-cluster) and the JUnit files (LABEL-*.xml); one per release")
+    parser.add_argument("--pytest", default=",".join(SYSTEM_TESTS),
+                        help="comma-separated system test files to run, in order (default: all)")
     args = parser.parse_args()
     versions = []
     if args.pinot_version:
@@ -107,10 +111,12 @@ def main():
     venv = pathlib.Path(os.environ["PINOTOPS_VENV"])
     work = pathlib.Path(os.environ["PINOTOPS_WORK"])
     python = venv / "bin" / "python"
-    run_dir = work / "system-cluster"
-    stop_left_over(run_dir, python)
     if args.down:
+        for left in sorted(work.glob("*-cluster")):
+            stop_left_over(left, python)
         return 0
+    run_dir = work / (args.label + "-cluster")
+    stop_left_over(run_dir, python)
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     config = run_dir / "integration_config.yml"
@@ -147,7 +153,7 @@ def main():
             code, output = run([ROOT / "tests" / "tooling" / "run_integration.sh", "--continue-on-error"] + targets,
                                env=env, capture=True)
             failed = failed_targets(output, targets)
-            write_targets_junit(pathlib.Path(args.junit_dir, "system-integration.xml"), targets, failed,
+            write_targets_junit(pathlib.Path(args.junit_dir, args.label + "-integration.xml"), targets, failed,
                                 time.monotonic() - started)
             if code != 0 and not failed:
                 note("ansible-test integration (exit code %d, no target named)" % code)
@@ -156,7 +162,7 @@ def main():
         # --basetemp in the run dir: a cluster a test starts there (test_bad_input's) is found by `make down`
         code = run([python, "-m", "pytest", "-v", "-p", "no:cacheprovider", "--rootdir", ROOT, "--durations", "15",
                     "--basetemp", run_dir / "pytest",
-                    "--junitxml=%s" % pathlib.Path(args.junit_dir, "system-pytest.xml")] + SYSTEM_TESTS, env=env)
+                    "--junitxml=%s" % pathlib.Path(args.junit_dir, args.label + "-pytest.xml")] + args.pytest.split(","), env=env)
         if code not in (0, 1):  # 1: tests failed (named from the JUnit file); anything else: pytest itself
             note("pytest exited with %d (interrupted, or a usage or collection error)" % code)
         failures += code != 0

@@ -7,14 +7,15 @@
 #   lint         ansible-lint (production profile), antsibull-changelog lint
 #   docs         antsibull-docs lint-collection-docs + render the collection docs
 #   build        ansible-galaxy collection build + install --no-deps + ansible-doc for every module
-#   system       a real local Pinot cluster (+ Kubernetes control plane): integration targets and system tests
+#   system       a real local Pinot 0.11.0 cluster (+ Kubernetes control plane): integration targets and system tests
+#   system-1.5.1 the same on Pinot 1.5.1: integration targets, harness tests and the decommission end to end
 #
 # Everything it needs is installed by tests/tooling/bootstrap.sh into ~/.cache/pinotops.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root" || exit 2
-stages=${STAGES:-units sanity lint docs build system}
+stages=${STAGES:-units sanity lint docs build system system-1.5.1}
 lines=${ANSIBLE_LINES:-2.19 2.18}
 work=${PINOTOPS_TEST_WORK:-$HOME/.cache/pinotops/test-work}
 junit_dir="$work/junit"
@@ -162,12 +163,16 @@ run_build() {
   done
 }
 
-run_system() {
+run_system() {  # run_system [run_system.py options]: the system tests on one Pinot release
   local venv collections
   venv=$(venv_for 2.19) && collections=$(collections_path) || return 1
   PINOTOPS_VENV="$venv" PINOTOPS_COLLECTIONS="$collections" PINOTOPS_WORK="$work" \
-    "$venv/bin/python" tests/tooling/run_system.py --junit-dir "$junit_dir" --notes "$notes"
+    "$venv/bin/python" tests/tooling/run_system.py --junit-dir "$junit_dir" --notes "$notes" "$@"
 }
+
+# Pinot 1.5.1: every integration target, the harness tests (each feature probe's live answer) and the decommission
+# end to end. The fault, bad-input and secrets files run on 0.11.0 only for now (see tests/harness/PINOT_VERSIONS.md).
+system_151_tests=tests/system/test_pinot_harness.py,tests/system/test_k8s_harness.py,tests/system/test_server_decommission.py
 
 for name in $stages; do
   case $name in
@@ -178,7 +183,9 @@ for name in $stages; do
     lint|docs|build)
       stage "$name" - "run_$name" ;;
     system)
-      stage system system- run_system ;;
+      stage "system (Pinot 0.11.0)" system- run_system --pinot-version 0.11.0 ;;
+    system-1.5.1)
+      stage "system (Pinot 1.5.1)" v1.5.1- run_system --pinot-version 1.5.1 --label v1.5.1 --pytest "$system_151_tests" ;;
     *)
       echo "unknown stage: $name" >&2; exit 2 ;;
   esac
