@@ -560,3 +560,23 @@ def test_run_parallel_gives_each_worker_thread_its_own_client():
     assert all(own is not client for _item, _thread, own in results)
     # One at a time, the worker gets the client itself.
     assert par.run_parallel(client, [1], lambda own, item: own, 2) == [client]
+
+
+class CommittingClient:
+    """Reads a consuming segment, then answers a dry run computed after it committed (same servers, ONLINE)."""
+
+    def ideal_state(self, table, table_type):
+        return {table_type: {"s0": {A: "ONLINE", B: "ONLINE"}, "s1": {A: "CONSUMING", B: "CONSUMING"}}}
+
+    def rebalance(self, table, table_type, query):
+        target = {"s0": {A: "ONLINE", B: "ONLINE"}, "s1": {A: "ONLINE", B: "ONLINE"},
+                  "s2": {A: "CONSUMING", B: "CONSUMING"}}
+        return 200, {"status": "DONE", "description": "Instance reassigned in dry-run mode, table is already balanced",
+                     "segmentAssignment": target}
+
+
+def test_a_commit_between_the_two_reads_is_not_a_move():
+    # Live ingestion: the segment committed and a new one started between the ideal-state read and the dry run.
+    result, _target, _summary = rb.plan_table(CommittingClient(), "events_REALTIME", "REALTIME", {})
+    assert result["already_balanced"] is True
+    assert result["plan"]["segments_to_move"] == 0
