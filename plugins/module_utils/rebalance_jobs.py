@@ -34,9 +34,20 @@ def job_view(reply):
     if overall:
         view["segments_to_add"] = overall.get("totalSegmentsToBeAdded")
         view["remaining_segments_to_add"] = overall.get("totalRemainingSegmentsToBeAdded")
+        view["remaining_segments_to_delete"] = overall.get("totalRemainingSegmentsToBeDeleted")
         view["remaining_segments_to_converge"] = overall.get("totalRemainingSegmentsToConverge")
         view["estimated_seconds_to_complete"] = overall.get("estimatedTimeToCompleteAddsInSeconds")
     return view
+
+
+def nothing_remaining(job):
+    """True when a job_view's overall progress (Pinot 1.4+) counts no segment left to add, delete or converge.
+
+    False when Pinot gives no such counts (before 1.4): then nothing is known.
+    """
+    counts = [job.get(key) for key in ("remaining_segments_to_add", "remaining_segments_to_delete",
+                                       "remaining_segments_to_converge")]
+    return all(count is not None for count in counts) and not any(counts)
 
 
 def _json_field(value):

@@ -26,7 +26,8 @@ import time
 from ansible_collections.pinotops.pinot.plugins.module_utils.backoff import backoff_delays
 from ansible_collections.pinotops.pinot.plugins.module_utils.convergence import convergence, error_replicas_to_reset, stuck_segments
 from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
-from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_jobs import FAILED_STATUSES, SUCCESS_STATUSES, find_retry, job_view
+from ansible_collections.pinotops.pinot.plugins.module_utils.rebalance_jobs import (
+    FAILED_STATUSES, SUCCESS_STATUSES, find_retry, job_view, nothing_remaining)
 
 # Polls back off from the first interval by half each time, to one every 30 seconds.
 POLL_CAP_SECONDS = 30.0
@@ -39,6 +40,13 @@ STATUS_GRACE_SECONDS = 15.0
 # second or two of the external view catching up. Views that stay caught up, short of the target, this long
 # mean the controller no longer runs the rebalance, and Pinot has no job to say why.
 ABANDONED_AFTER_SECONDS = 30.0
+
+# Pinot 1.5.1 was seen answering IN_PROGRESS for a job with nothing left to move, its views at the target, for 17+
+# minutes after the controller logged it finished (RebalanceChecker leaves a job alone for an hour). Seen that way
+# on this many polls over this long, the table is finished here. A job between two steps does not look like this:
+# its ideal state is short of the target.
+SETTLED_AFTER_SECONDS = 60.0
+SETTLED_AFTER_POLLS = 3
 
 # Why a rebalance stops with nothing said, as seen on Pinot 0.11; never asserted, only listed.
 ABANDONED_CAUSES = ("Pinot aborted it (its controller log says why, for example \"Illegal config for "
@@ -56,7 +64,8 @@ def read_views(client, table, table_type):
 
 def wait_for_rebalance(client, table, table_type, job_id=None, target=None, deadline=None, stall_timeout=600.0,
                        poll_interval=0.5, follow_job=True, clock=time.monotonic, sleep=time.sleep,
-                       status_grace=STATUS_GRACE_SECONDS, abandoned_after=ABANDONED_AFTER_SECONDS):
+                       status_grace=STATUS_GRACE_SECONDS, abandoned_after=ABANDONED_AFTER_SECONDS,
+                       settled_after=None):
     """Follow one typed table's rebalance until it has really finished, failed, stalled, or the deadline passed.
 
     follow_job: poll GET /rebalanceStatus/{job_id} (the controller has it and the job is tracked);
@@ -65,9 +74,12 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
     on, bounded by stall_timeout and the deadline. A replica the target assigns that is in ERROR is reset once.
     Without a job, views that stay caught up short of the target for `abandoned_after` seconds end the wait as
     "abandoned" (the caller may start the rebalance again).
+    A job Pinot keeps reporting IN_PROGRESS with nothing remaining while the views are at `target` (see
+    SETTLED_AFTER_SECONDS) ends the wait as "finished", with a note saying so.
     Returns {"outcome": finished|failed|timeout|stalled|abandoned, "status", "job_id", "message", "progress",
     "stuck_segments", "notes"}.
     """
+    settled_after = SETTLED_AFTER_SECONDS if settled_after is None else settled_after
     start = clock()
     delays = backoff_delays(poll_interval, POLL_CAP_SECONDS, POLL_FACTOR)
     following = bool(job_id) and follow_job
@@ -78,6 +90,7 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
     ideal, external, progress = {}, {}, None
     unavailable_since, unavailable_error = None, None
     caught_up_since = None
+    settled_since, settled_polls = None, 0
     reset = []
     while True:
         now = clock()
@@ -118,6 +131,16 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
             _reset_error_replicas(client, table, table_type, external, target, reset, notes)
             if following and job is not None:
                 finished = job["status"] in SUCCESS_STATUSES and progress["external_view_pending"] == 0
+                if _settled_in_progress(job, target, progress):
+                    settled_since = now if settled_since is None else settled_since
+                    settled_polls += 1
+                    if settled_polls >= SETTLED_AFTER_POLLS and now - settled_since >= settled_after:
+                        notes.append("Pinot still reports the job %s IN_PROGRESS with nothing left to move (for %.0f s, "
+                                     "%d polls); the external view matches the target" % (
+                                         job_id, now - settled_since, settled_polls))
+                        finished = True
+                else:
+                    settled_since, settled_polls = None, 0
             else:
                 finished = progress["converged"] == progress["segments"]
             if finished:
@@ -151,6 +174,13 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
         if deadline is not None:
             delay = min(delay, max(deadline - now, 0.0))
         sleep(delay)
+
+
+def _settled_in_progress(job, target, progress):
+    """A job still IN_PROGRESS whose progress counts nothing remaining, with the ideal state at the (known) target
+    and the external view serving it."""
+    return (job["status"] == "IN_PROGRESS" and bool(target) and nothing_remaining(job)
+            and progress["converged"] == progress["segments"])
 
 
 def _retry_of(client, table, table_type, job, job_id):

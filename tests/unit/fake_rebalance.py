@@ -20,7 +20,10 @@ catches up and the job is DONE. Knobs for misbehaviour: `stuck` (tables whose
 job never moves), `lost_status_polls` (404 for a new job's first status polls,
 as Pinot 1.0-1.2 do), `done_early` (job DONE that many reads before the
 external view converges), `fail_first` (the first attempt FAILS and Pinot's
-RebalanceChecker starts attempt 2).
+RebalanceChecker starts attempt 2), `never_done` (tables whose job moves every
+segment but stays IN_PROGRESS with nothing remaining, as seen on Pinot 1.5.1).
+From 1.4 the job's overall progress counts what remains: nothing once the
+external view has caught up with the target.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -69,7 +72,8 @@ def target_assignment(fake, typed, reassign=True, include_consuming=True):
 
 
 class RebalanceSim:
-    def __init__(self, fake, version="1.4", polls=2, stuck=(), lost_status_polls=0, done_early=0, fail_first=False):
+    def __init__(self, fake, version="1.4", polls=2, stuck=(), lost_status_polls=0, done_early=0, fail_first=False,
+                 never_done=()):
         self.fake = fake
         self.version = version
         self.polls = polls
@@ -77,6 +81,7 @@ class RebalanceSim:
         self.lost_status_polls = lost_status_polls
         self.done_early = done_early
         self.fail_first = fail_first
+        self.never_done = set(never_done)
         self.jobs = {}
         self.catch_up = {}  # typed table -> external view reads until it matches a downtime ideal state
         self.running_now = 0
@@ -124,7 +129,7 @@ class RebalanceSim:
                 self.start_job(typed, job["target"], job_id=job["job_id"] + "_2", attempt=2, original=job["job_id"])
                 continue
             table["idealstate"] = copy.deepcopy(job["target"])
-            if job["reads"] >= self.polls - self.done_early:
+            if job["reads"] >= self.polls - self.done_early and typed not in self.never_done:
                 self._set_status(job, "DONE")
             if job["reads"] >= self.polls:
                 table["externalview"] = copy.deepcopy(table["idealstate"])
@@ -142,9 +147,12 @@ class RebalanceSim:
                  job.get("message") or "job %s" % job["status"].lower(),
                  "initialToTargetStateConvergence": {"_segmentsMissing": 0, "_segmentsToRebalance": 1}}
         if self.since("1.4"):
-            stats["rebalanceProgressStatsOverall"] = {"totalSegmentsToBeAdded": 2, "totalRemainingSegmentsToBeAdded": 1,
-                                                      "totalRemainingSegmentsToConverge": 1,
-                                                      "estimatedTimeToCompleteAddsInSeconds": 3.5}
+            left = 0 if job["reads"] >= self.polls else 1
+            stats["rebalanceProgressStatsOverall"] = {
+                "totalSegmentsToBeAdded": 2, "totalSegmentsToBeDeleted": 2, "totalRemainingSegmentsToBeAdded": left,
+                "totalRemainingSegmentsToBeDeleted": left, "totalRemainingSegmentsToConverge": left,
+                "percentageRemainingSegmentsToBeAdded": 50.0 * left, "percentageRemainingSegmentsToBeDeleted": 50.0 * left,
+                "estimatedTimeToCompleteAddsInSeconds": 3.5 * left}
         reply = {"tableRebalanceProgressStats": stats, "timeElapsedSinceStartInSeconds": 5}
         if self.since("1.1"):
             reply["tableRebalanceContext"] = {"jobId": job["job_id"], "originalJobId": job["original"],

@@ -116,6 +116,22 @@ def test_job_view_and_jobs_listing():
     assert rj.rebalance_jobs({"x": {"jobId": "x", "REBALANCE_PROGRESS_STATS": "{\"status\": \"DONE\"}"}})[0]["attempt"] == 1
 
 
+def test_nothing_remaining_needs_pinots_counts_all_zero():
+    def view(**counts):
+        overall = dict({"totalSegmentsToBeAdded": 6, "totalRemainingSegmentsToBeAdded": 0,
+                        "totalRemainingSegmentsToBeDeleted": 0, "totalRemainingSegmentsToConverge": 0}, **counts)
+        return rj.job_view({"tableRebalanceProgressStats": {"status": "IN_PROGRESS",
+                                                            "rebalanceProgressStatsOverall": overall}})
+
+    assert rj.nothing_remaining(view()) is True
+    assert view()["remaining_segments_to_delete"] == 0
+    assert rj.nothing_remaining(view(totalRemainingSegmentsToBeDeleted=2)) is False
+    assert rj.nothing_remaining(view(totalRemainingSegmentsToConverge=1)) is False
+    assert rj.nothing_remaining(view(totalRemainingSegmentsToBeAdded=None)) is False
+    # Before 1.4 Pinot gives no counts: nothing is known.
+    assert rj.nothing_remaining(rj.job_view({"tableRebalanceProgressStats": {"status": "IN_PROGRESS"}})) is False
+
+
 def test_job_id_from_409():
     message = ("Rebalance job is already in progress for table: events_OFFLINE, jobId: 3f1c9a0e-5d1b-4c55-9a53-0d7f5c2b9e11. "
                "Please wait for the job to complete or cancel it before starting a new one.")
@@ -155,8 +171,9 @@ class FakeTime:
 class ScriptedClient:
     """Each poll i (0-based) sees views[min(i, last)] and statuses[min(i, last)] (None = 404)."""
 
-    def __init__(self, views, statuses=None, jobs=None):
+    def __init__(self, views, statuses=None, jobs=None, overall=None):
         self.views = views
+        self.overall = overall  # Pinot 1.4+ rebalanceProgressStatsOverall, on every status
         self.statuses = statuses or []
         self.jobs = jobs or {}
         self.view_reads = 0
@@ -171,7 +188,10 @@ class ScriptedClient:
         value = script[min(polls, len(script) - 1)]
         if value is None:
             return None
-        return {"tableRebalanceProgressStats": {"status": value, "completionStatusMsg": "msg %s" % value},
+        stats = {"status": value, "completionStatusMsg": "msg %s" % value}
+        if self.overall is not None:
+            stats["rebalanceProgressStatsOverall"] = self.overall
+        return {"tableRebalanceProgressStats": stats,
                 "tableRebalanceContext": {"originalJobId": "j1", "attemptId": 2 if job_id == "j1_2" else 1}}
 
     def ideal_state(self, table, table_type):
@@ -248,6 +268,42 @@ def test_job_pinot_never_stored_falls_back_to_views():
     assert outcome["outcome"] == "finished" and outcome["status"] is None
     assert "Pinot has no status for job j1 (404" in outcome["notes"][0]
     assert client.status_reads["j1"] == 5  # 0, 2, 5, 9.5, 16.25 s: the last one is past the 15 s grace
+
+
+NOTHING_LEFT = {"totalSegmentsToBeAdded": 2, "totalSegmentsToBeDeleted": 2, "totalRemainingSegmentsToBeAdded": 0,
+                "totalRemainingSegmentsToBeDeleted": 0, "totalRemainingSegmentsToConverge": 0,
+                "percentageRemainingSegmentsToBeAdded": 0.0, "percentageRemainingSegmentsToBeDeleted": 0.0}
+
+
+def test_job_left_in_progress_with_nothing_remaining_is_finished_after_the_grace():
+    """Pinot 1.5.1: views at the target, nothing remaining, and the job still IN_PROGRESS for 17+ minutes."""
+    client = ScriptedClient([(TARGET, BEFORE), (TARGET, TARGET)], statuses=["IN_PROGRESS"], overall=NOTHING_LEFT)
+    fake_time = FakeTime()
+    outcome = wait(client, fake_time, job_id="j1", target=TARGET)
+    assert outcome["outcome"] == "finished" and outcome["status"] == "IN_PROGRESS" and outcome["job_id"] == "j1"
+    # First seen at 2 s; finished at the first poll 60 s or more after that (and at least 3 polls).
+    assert 62.0 <= fake_time.now < 62.0 + rw.POLL_CAP_SECONDS
+    (note,) = outcome["notes"]
+    assert note.startswith("Pinot still reports the job j1 IN_PROGRESS with nothing left to move (for ")
+    assert note.endswith("); the external view matches the target")
+
+
+def test_job_left_in_progress_needs_a_few_polls_not_only_the_time():
+    client = ScriptedClient([(TARGET, TARGET)], statuses=["IN_PROGRESS"], overall=NOTHING_LEFT)
+    fake_time = FakeTime()
+    outcome = wait(client, fake_time, job_id="j1", target=TARGET, poll_interval=61.0)
+    # The second poll is already 61 s after the first; the third one finishes.
+    assert outcome["outcome"] == "finished" and client.status_reads["j1"] == rw.SETTLED_AFTER_POLLS == 3
+
+
+@pytest.mark.parametrize("case", ["counts remain", "no counts (before 1.4)", "no target known", "view behind"])
+def test_job_in_progress_is_followed_when_anything_is_unknown_or_left(case):
+    overall = dict(NOTHING_LEFT, totalRemainingSegmentsToConverge=1) if case == "counts remain" else NOTHING_LEFT
+    client = ScriptedClient([(TARGET, BEFORE if case == "view behind" else TARGET)], statuses=["IN_PROGRESS"],
+                            overall=None if case.startswith("no counts") else overall)
+    outcome = wait(client, FakeTime(), job_id="j1", target=None if case == "no target known" else TARGET,
+                   deadline=300.0, stall_timeout=0)
+    assert outcome["outcome"] == "timeout" and outcome["notes"] == []
 
 
 def test_failed_job_followed_by_pinot_retry():

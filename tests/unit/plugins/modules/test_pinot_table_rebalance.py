@@ -161,6 +161,48 @@ def test_409_attaches_to_the_running_job(run_module, cluster):
     assert len(posts(cluster, "false")) == 1  # the POST was not repeated
 
 
+STILL_IN_PROGRESS = "IN_PROGRESS with nothing left to move (for "
+MATCHES = "the external view matches the target"
+
+
+@pytest.fixture
+def short_settle(monkeypatch):
+    """Seconds, not a minute, of a job that reports IN_PROGRESS after it moved everything."""
+    from ansible_collections.pinotops.pinot.plugins.module_utils import rebalance_wait
+    monkeypatch.setattr(rebalance_wait, "SETTLED_AFTER_SECONDS", 0.3, raising=False)
+
+
+def test_a_job_pinot_never_marks_done_is_finished_once_everything_moved(run_module, cluster, short_settle):
+    """Pinot 1.5.1: the job moved every segment but its status stayed IN_PROGRESS with nothing remaining."""
+    sim = RebalanceSim(cluster, "1.4", never_done=["events_REALTIME"])
+    result = run_module(pinot_table_rebalance, args(
+        cluster, table=["events"], table_type="REALTIME", reassign_instances=True, include_consuming=True,
+        min_available_replicas=1, wait_timeout=5))
+    (table,) = result["tables"]
+    (job_id,) = list(sim.jobs)
+    assert result.get("failed") is not True and result["changed"] is True
+    assert table["outcome"] == "finished" and table["converged"] is True and table["status"] == "IN_PROGRESS"
+    assert S3 not in holders(cluster, "events_REALTIME", "externalview")
+    (note,) = [n for n in table["notes"] if STILL_IN_PROGRESS in n]
+    assert note.startswith("Pinot still reports the job %s IN_PROGRESS" % job_id) and note.endswith(MATCHES)
+    assert sim.jobs[job_id]["status"] == "IN_PROGRESS"  # what Pinot says is left as it is
+
+
+def test_409_for_a_job_pinot_never_marks_done_attaches_and_finishes(run_module, cluster, short_settle):
+    sim = RebalanceSim(cluster, "1.4", never_done=["stats_OFFLINE"])
+    from ansible_collections.pinotops.pinot.tests.unit.fake_rebalance import target_assignment
+    running = sim.start_job("stats_OFFLINE", target_assignment(cluster, "stats_OFFLINE"))
+    result = run_module(pinot_table_rebalance, args(cluster, table=["stats_OFFLINE"], wait_timeout=5))
+    (table,) = result["tables"]
+    assert table["attached"] is True and table["job_id"] == running["job_id"]
+    assert table["outcome"] == "finished" and table["converged"] is True and result.get("failed") is not True
+    assert any(STILL_IN_PROGRESS in n and n.endswith(MATCHES) for n in table["notes"])
+    # Run again: the dry run says there is nothing to move, so nothing is started or followed.
+    again = run_module(pinot_table_rebalance, args(cluster, table=["stats_OFFLINE"], wait_timeout=5))
+    assert again["changed"] is False and again["tables"][0]["outcome"] == "finished"
+    assert len(posts(cluster, "false")) == 1
+
+
 def test_404_right_after_start_is_tolerated(run_module, cluster):
     RebalanceSim(cluster, "1.0", lost_status_polls=2)
     result = run_module(pinot_table_rebalance, args(cluster, table=["stats"]))
