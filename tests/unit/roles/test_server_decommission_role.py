@@ -77,6 +77,7 @@ if __name__ == "__main__":
     main()
 '''
 
+
 def build_collections(root):
     """ansible_collections with a copy of this collection and the stand-in kubernetes.core under `root`."""
     ours = root / "ansible_collections" / "pinotops" / "pinot"
