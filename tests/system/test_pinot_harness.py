@@ -15,9 +15,9 @@ import zipfile
 import pytest
 
 import pinot_cluster as harness
+from collection_import import module_utils
 
-sys.path.insert(0, str(harness.REPO_ROOT / "plugins" / "module_utils"))
-import client as pinot_client  # noqa: E402  pylint: disable=wrong-import-position,import-error
+pinot_client = module_utils("client")
 
 # feature probe -> first release that has the endpoint (plugins/module_utils/client.py says which endpoint)
 FEATURES = {"drop_validation": "1.0.0", "tag_validation": "1.0.0", "rebalance_status": "1.0.0",
