@@ -38,8 +38,6 @@ ZERO_JOB = "00000000-0000-0000-0000-000000000000"
 def calls(ids):
     """(label, function of the client) for every request kind the modules make; ids: controller, broker."""
     return [
-        ("health", lambda c: c.health()),
-        ("auth info", lambda c: c.auth_info()),
         ("probe drop validation", lambda c: c.has_drop_validation()),
         ("probe tag validation", lambda c: c.has_tag_validation()),
         ("probe rebalance status", lambda c: c.has_rebalance_status()),

@@ -113,8 +113,10 @@ class FakePinot:
         """A table with `assignment` {segment: {instance: state}} as ideal state (and external view by default)."""
         raw, table_type = typed_name.rsplit("_", 1)
         config = {"tableName": typed_name, "tableType": table_type,
-                  "segmentsConfig": {"replication": str(replication), "replicasPerPartition": str(replication)},
+                  "segmentsConfig": {"replication": str(replication)},
                   "tenants": {"server": tenant, "broker": tenant}}
+        if table_type == "REALTIME":  # live OFFLINE configs carry no replicasPerPartition
+            config["segmentsConfig"]["replicasPerPartition"] = str(replication)
         self.tables[typed_name] = {"raw": raw, "type": table_type, "config": config,
                                    "idealstate": copy.deepcopy(assignment),
                                    "externalview": copy.deepcopy(external_view if external_view is not None else assignment)}

@@ -35,13 +35,7 @@ PERIODIC = ("the fake has no periodic task routes (tests/unit/plugins/modules/te
             "its own): live answers 200 {taskId, isSuccessful} / a name list, the fake 404")
 NO_INSTANCE_ASSIGNMENT = "live rebalance answers carry instanceAssignment ({type: {instancePartitionsName, ...}}), the fake's do not"
 KNOWN = {
-    (V011, "health"): "with Accept: application/json live answers 406 (/health is text/plain), the fake 200 OK; no module calls it",
-    (V151, "health"): "with Accept: application/json live answers 406 (/health is text/plain), the fake 200 OK; no module calls it",
-    (V011, "auth info"): "the fake has no GET /auth/info (live: 200 {workflow})",
-    (V151, "auth info"): "the fake has no GET /auth/info (live: 200 {workflow})",
     (V011, "probe periodic task post"): "live 405, the fake 404 (no periodic task routes); the probe reads both as absent",
-    (V011, "table config"): "the fake's OFFLINE table config has segmentsConfig.replicasPerPartition, live's has not",
-    (V151, "table config"): "the fake's OFFLINE table config has segmentsConfig.replicasPerPartition, live's has not",
     (V151, "get server"): "live 1.5.1 instance configs carry shutdownInProgress (0.11's do not), the fake's never",
     (V151, "unknown table config"): "an unknown table: live 1.5.1 answers 404, the fake 200 {} (as 0.11 does)",
     (V011, "table jobs"): "live 0.11 answers GET /table/{t}/jobs with 200 {}, the fake (RebalanceSim 0.11) 404",
