@@ -142,6 +142,18 @@ def plan_table(client, table, table_type, params):
 # How many times a rebalance the controller abandoned (see ABANDONED_AFTER_SECONDS) is started again.
 RESTARTS = 3
 
+# A downtime rebalance writes the ideal state once, as a compare-and-set on its ZooKeeper version. Under live
+# ingestion a segment commit can change the ideal state between Pinot's read and that write; Pinot then answers
+# FAILED with this description and has changed nothing, so the same request is sent again (seen on 1.5.1).
+IDEAL_STATE_RACE = "while updating IdealState"
+RACE_RESENDS = 3
+RACE_PAUSE_SECONDS = 1.0
+
+
+def lost_ideal_state_race(result):
+    """Whether Pinot's synchronous answer says it aborted because the ideal state changed under it."""
+    return result["status"] == "FAILED" and IDEAL_STATE_RACE in (result["description"] or "")
+
 
 def submit_rebalance(client, result, params, target):
     """POST the rebalance of one planned table and record Pinot's answer in `result`.
@@ -199,6 +211,14 @@ def start_table(client, result, params, target, wait, deadline, stall_timeout=60
     table, table_type = result["table"], result["table_type"]
     started = clock()
     target = submit_rebalance(client, result, params, target)
+    for resend in range(1, RACE_RESENDS + 1):
+        if not lost_ideal_state_race(result):
+            break
+        result["notes"].append("Pinot answered FAILED (%s); its one write of the ideal state fails when the ideal "
+                               "state changes at the same moment, as a segment commit does under ingestion; sent the "
+                               "same rebalance again (%d of %d)" % (result["description"], resend, RACE_RESENDS))
+        sleep(RACE_PAUSE_SECONDS)
+        target = submit_rebalance(client, result, params, target)
     if result["status"] == "NO_OP":
         result.update(outcome="finished", converged=True, changed=False)
         return _finish(client, result, target, started, clock)

@@ -59,6 +59,24 @@ def failed_targets(output, targets):
     return []
 
 
+def first_failure(output, target):
+    """'TASK [name] fatal: ...' of the first failure that was not ignored in a target's part of the output, or None."""
+    lines = output.splitlines()
+    start = [at for at, line in enumerate(lines) if line.startswith("Running %s integration test role" % target)]
+    if not start:
+        return None
+    task = ""
+    for at in range(start[-1] + 1, len(lines)):
+        line = lines[at]
+        if line.startswith("Running ") and line.endswith(" integration test role"):
+            break
+        if line.startswith("TASK ["):
+            task = line.rstrip("* ")
+        elif line.startswith(("fatal: ", "failed: ")) and not lines[at + 1:at + 2] == ["...ignoring"]:
+            return "%s %s" % (task, line[:400])
+    return None
+
+
 def write_targets_junit(path, targets, failed, seconds):
     """One JUnit case per integration target (file = the target's path, which junit_summary.py prints)."""
     cases = []
@@ -153,6 +171,10 @@ def main():
             code, output = run([ROOT / "tests" / "tooling" / "run_integration.sh", "--continue-on-error"] + targets,
                                env=env, capture=True)
             failed = failed_targets(output, targets)
+            (run_dir / "integration.log").write_text(output, encoding="utf-8")
+            for target in failed:
+                note("%s: %s (whole output: %s)" % (target, first_failure(output, target) or "no failed task found",
+                                                   run_dir / "integration.log"))
             write_targets_junit(pathlib.Path(args.junit_dir, args.label + "-integration.xml"), targets, failed,
                                 time.monotonic() - started)
             if code != 0 and not failed:

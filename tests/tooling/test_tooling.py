@@ -88,3 +88,26 @@ def test_failed_targets_are_read_from_ansible_test_output():
     assert run_system.failed_targets(output, ["pinot_instance", "pinot_table_rebalance", "pinot_periodic_task"]) == [
         "pinot_instance", "pinot_table_rebalance"]
     assert run_system.failed_targets("all good\n", ["pinot_instance"]) == []
+
+
+ANSIBLE_TEST_OUTPUT = """Running pinot_instance integration test role
+TASK [pinot_instance : Drop the live server] ***
+fatal: [testhost]: FAILED! => {"changed": false, "msg": "refused"}
+...ignoring
+TASK [pinot_instance : Rebalance the tables (drain the stopped server)] ***
+failed: [testhost] (item=events_REALTIME) => {"json": {"status": "FAILED"}}
+TASK [pinot_instance : Re-enable the server if a step left it disabled] ***
+fatal: [testhost]: FAILED! => {"msg": "later, in always"}
+Running pinot_instance_info integration test role
+TASK [pinot_instance_info : List] ***
+fatal: [testhost]: FAILED! => {"msg": "other target"}
+"""
+
+
+def test_first_failure_skips_ignored_errors_and_stays_in_its_target():
+    assert run_system.first_failure(ANSIBLE_TEST_OUTPUT, "pinot_instance") == (
+        'TASK [pinot_instance : Rebalance the tables (drain the stopped server)] failed: [testhost] '
+        '(item=events_REALTIME) => {"json": {"status": "FAILED"}}')
+    assert run_system.first_failure(ANSIBLE_TEST_OUTPUT, "pinot_instance_info") == (
+        'TASK [pinot_instance_info : List] fatal: [testhost]: FAILED! => {"msg": "other target"}')
+    assert run_system.first_failure(ANSIBLE_TEST_OUTPUT, "pinot_periodic_task") is None

@@ -636,3 +636,46 @@ def test_a_commit_between_the_two_reads_is_not_a_move():
     result, _target, _summary = rb.plan_table(CommittingClient(), "events_REALTIME", "REALTIME", {})
     assert result["already_balanced"] is True
     assert result["plan"]["segments_to_move"] == 0
+
+
+class RacingClient(StartClient):
+    """Answers a downtime rebalance with Pinot's FAILED for a lost ideal-state write `races` times, then `reply`."""
+
+    def __init__(self, races, reply, **kwargs):
+        super(RacingClient, self).__init__(reply, **kwargs)
+        self.races = races
+
+    def rebalance(self, table, table_type, params):
+        self.posts.append(params)
+        if len(self.posts) <= self.races:
+            return 200, {"status": "FAILED", "jobId": "j%d" % len(self.posts),
+                         "description": "Caught exception while updating IdealState, aborting the rebalance"}
+        return self.status, self.reply
+
+
+def test_a_downtime_rebalance_that_lost_the_ideal_state_race_is_sent_again():
+    fake_time = FakeTime()
+    client = RacingClient(2, {"status": "DONE", "segmentAssignment": TARGET}, views=[(TARGET, TARGET)])
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    rb.start_table(client, result, {"downtime": "true"}, None, True, 600.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    assert len(client.posts) == 3 and result["outcome"] == "finished" and result["status"] == "DONE"
+    assert sum("sent the same rebalance again" in note for note in result["notes"]) == 2
+
+
+def test_a_rebalance_that_keeps_losing_the_race_fails_with_pinots_answer():
+    fake_time = FakeTime()
+    client = RacingClient(10, {"status": "DONE", "segmentAssignment": TARGET}, views=[(TARGET, TARGET)])
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    rb.start_table(client, result, {"downtime": "true"}, None, True, 600.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    assert len(client.posts) == 1 + rb.RACE_RESENDS and result["outcome"] == "failed"
+    assert result["message"] == ("Pinot did not start the rebalance: FAILED Caught exception while updating IdealState, "
+                                 "aborting the rebalance")
+
+
+def test_other_failed_answers_are_not_sent_again():
+    fake_time = FakeTime()
+    client = StartClient({"status": "FAILED", "description": "Cannot rebalance disabled table without downtime"},
+                         views=[(TARGET, BEFORE)])
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    rb.start_table(client, result, {}, None, True, 600.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    assert len(client.posts) == 1 and result["outcome"] == "failed"
