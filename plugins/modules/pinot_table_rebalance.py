@@ -107,6 +107,9 @@ options:
       - Replace the ideal state in one step, accepting that segments are unavailable while they load
         (Pinot C(downtime)). The task still waits for the external view when O(wait=true).
       - Not sent unless set; Pinot's default is V(false).
+      - Pinot writes that ideal state once, as a compare-and-set. When it answers C(FAILED) because the ideal state
+        changed at the same moment (a segment commit under ingestion does this), the module sends the same rebalance
+        again, up to 3 times, and says so in RV(tables[].notes).
     type: bool
   best_efforts:
     description:
