@@ -132,7 +132,8 @@ def auth_pinot(pinot_cluster, tmp_path_factory):
     if pinot_cluster.state.get("users"):
         yield pinot_cluster
         return
-    cluster = harness.up(tmp_path_factory.mktemp("auth-pinot"), servers=2, auth=True, generator=False)
+    cluster = harness.up(tmp_path_factory.mktemp("auth-pinot"), servers=2, auth=True, generator=False,
+                         version=pinot_cluster.state["version"], server_version=pinot_cluster.state.get("server_version"))
     try:
         yield cluster
     finally:

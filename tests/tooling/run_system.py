@@ -109,6 +109,8 @@ def main():
     parser.add_argument("--server-version", default=os.environ.get("PINOTOPS_PINOT_SERVER_VERSION"))
     parser.add_argument("--label", default="system",
                         help="names the run dir (LABEL-cluster) and the JUnit files (LABEL-*.xml); one per release")
+    parser.add_argument("--targets", default="all",
+                        help="comma-separated integration targets to run, 'all' (default) or 'none'")
     parser.add_argument("--pytest", default=",".join(SYSTEM_TESTS),
                         help="comma-separated system test files to run, in order (default: all)")
     args = parser.parse_args()
@@ -165,6 +167,11 @@ def main():
         variables["pinot_harness_cli"] = " ".join(shlex.quote(str(c)) for c in harness)
         config.write_text(json.dumps(variables, indent=2) + "\n", encoding="utf-8")
         targets = sorted(p.name for p in (ROOT / "tests" / "integration" / "targets").iterdir() if p.is_dir())
+        if args.targets != "all":
+            unknown = set(args.targets.split(",")) - set(targets) - {"none"}
+            if unknown:
+                parser.error("no integration target named %s" % ", ".join(sorted(unknown)))
+            targets = [target for target in targets if target in args.targets.split(",")]
         if targets:
             # every target runs, also after one failed; the failed ones are named at the end (and in the summary)
             started = time.monotonic()
