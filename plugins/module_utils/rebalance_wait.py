@@ -41,10 +41,11 @@ STATUS_GRACE_SECONDS = 15.0
 # mean the controller no longer runs the rebalance, and Pinot has no job to say why.
 ABANDONED_AFTER_SECONDS = 30.0
 
-# Pinot 1.5.1 was seen answering IN_PROGRESS for a job with nothing left to move, its views at the target, for 17+
-# minutes after the controller logged it finished (RebalanceChecker leaves a job alone for an hour). Seen that way
-# on this many polls over this long, the table is finished here. A job between two steps does not look like this:
-# its ideal state is short of the target.
+# Pinot 1.5.1 was seen answering IN_PROGRESS for a job whose views were at the target for 17+ minutes: once after
+# the controller logged it finished (nothing left to move), and after a controller restart (SIGKILL) with the job's
+# counts frozen where they were (RebalanceChecker leaves a job alone for heartbeatTimeoutInMs, an hour by default).
+# Seen that way on this many polls over this long, the table is finished here. A job between two steps does not look
+# like this: its ideal state is short of the target.
 SETTLED_AFTER_SECONDS = 60.0
 SETTLED_AFTER_POLLS = 3
 
@@ -135,9 +136,7 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
                     settled_since = now if settled_since is None else settled_since
                     settled_polls += 1
                     if settled_polls >= SETTLED_AFTER_POLLS and now - settled_since >= settled_after:
-                        notes.append("Pinot still reports the job %s IN_PROGRESS with nothing left to move (for %.0f s, "
-                                     "%d polls); the external view matches the target" % (
-                                         job_id, now - settled_since, settled_polls))
+                        notes.append(_settled_note(job, job_id, now - settled_since, settled_polls))
                         finished = True
                 else:
                     settled_since, settled_polls = None, 0
@@ -177,10 +176,22 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
 
 
 def _settled_in_progress(job, target, progress):
-    """A job still IN_PROGRESS whose progress counts nothing remaining, with the ideal state at the (known) target
-    and the external view serving it."""
-    return (job["status"] == "IN_PROGRESS" and bool(target) and nothing_remaining(job)
-            and progress["converged"] == progress["segments"])
+    """A job still IN_PROGRESS with the ideal state at the (known) target and the external view serving it."""
+    return job["status"] == "IN_PROGRESS" and bool(target) and progress["converged"] == progress["segments"]
+
+
+def _settled_note(job, job_id, seconds, polls):
+    """What was seen of a job that stayed IN_PROGRESS with its views at the target."""
+    if nothing_remaining(job):
+        return ("Pinot still reports the job %s IN_PROGRESS with nothing left to move (for %.0f s, %d polls); the "
+                "external view matches the target" % (job_id, seconds, polls))
+    counts = [job.get(key) for key in ("remaining_segments_to_add", "remaining_segments_to_delete")]
+    said = ("counting %s segment(s) to add and %s to delete" % tuple(counts) if None not in counts
+            else "without progress counts")
+    return ("Pinot still reports the job %s IN_PROGRESS, %s, but the ideal state has been at the rebalance's target "
+            "and the external view has served it for %.0f s (%d polls): the job is no longer being updated. Seen "
+            "after a controller restart; Pinot's RebalanceChecker looks at such a job only after its "
+            "heartbeatTimeoutInMs (an hour by default)" % (job_id, said, seconds, polls))
 
 
 def _retry_of(client, table, table_type, job, job_id):

@@ -296,11 +296,28 @@ def test_job_left_in_progress_needs_a_few_polls_not_only_the_time():
     assert outcome["outcome"] == "finished" and client.status_reads["j1"] == rw.SETTLED_AFTER_POLLS == 3
 
 
-@pytest.mark.parametrize("case", ["counts remain", "no counts (before 1.4)", "no target known", "view behind"])
+FROZEN = dict(NOTHING_LEFT, totalRemainingSegmentsToBeAdded=105, totalRemainingSegmentsToBeDeleted=105)
+
+
+@pytest.mark.parametrize("overall,said", [(FROZEN, "counting 105 segment(s) to add and 105 to delete"),
+                                          (None, "without progress counts")])
+def test_job_left_in_progress_by_a_restarted_controller_is_finished_when_the_views_are_at_the_target(overall, said):
+    """Pinot 1.5.1 after a SIGKILL of the controller: the job stays IN_PROGRESS with the counts it had, for an hour."""
+    client = ScriptedClient([(TARGET, BEFORE), (TARGET, TARGET)], statuses=["IN_PROGRESS"], overall=overall)
+    fake_time = FakeTime()
+    outcome = wait(client, fake_time, job_id="j1", target=TARGET)
+    assert outcome["outcome"] == "finished" and outcome["status"] == "IN_PROGRESS"
+    assert 62.0 <= fake_time.now < 62.0 + rw.POLL_CAP_SECONDS
+    (note,) = outcome["notes"]
+    assert note.startswith("Pinot still reports the job j1 IN_PROGRESS, %s, but the ideal state has been at the "
+                           "rebalance's target and the external view has served it for " % said)
+
+
+@pytest.mark.parametrize("case", ["ideal state short of the target", "no target known", "view behind"])
 def test_job_in_progress_is_followed_when_anything_is_unknown_or_left(case):
-    overall = dict(NOTHING_LEFT, totalRemainingSegmentsToConverge=1) if case == "counts remain" else NOTHING_LEFT
-    client = ScriptedClient([(TARGET, BEFORE if case == "view behind" else TARGET)], statuses=["IN_PROGRESS"],
-                            overall=None if case.startswith("no counts") else overall)
+    ideal = BEFORE if case.startswith("ideal state short") else TARGET
+    client = ScriptedClient([(ideal, BEFORE if case in ("view behind", "ideal state short of the target") else TARGET)],
+                            statuses=["IN_PROGRESS"], overall=dict(NOTHING_LEFT, totalRemainingSegmentsToConverge=1))
     outcome = wait(client, FakeTime(), job_id="j1", target=None if case == "no target known" else TARGET,
                    deadline=300.0, stall_timeout=0)
     assert outcome["outcome"] == "timeout" and outcome["notes"] == []
