@@ -245,6 +245,14 @@ def start_table(client, result, params, target, wait, deadline, stall_timeout=60
             break
         restarts += 1
         result["notes"].extend(outcome["notes"])
+        if follow:  # Pinot 1.x answers 409 while its job says IN_PROGRESS: cancel that job first
+            if not client.has_rebalance_cancel():
+                outcome = dict(outcome, message="%s. Not started again: this controller has no rebalance cancel API "
+                                                "(%s) to end that job" % (outcome["message"], FEATURES[FEATURE_CANCEL]))
+                break
+            cancelled = client.cancel_rebalance(table, table_type)
+            result["notes"].append("cancelled job(s) %s, which Pinot still reported IN_PROGRESS" % (
+                ", ".join(cancelled) or "(none listed)"))
         result["notes"].append("%s; started it again (restart %d of %d)" % (outcome["message"], restarts, RESTARTS))
         target = submit_rebalance(client, result, params, target)
         if result["status"] not in ("DONE", "IN_PROGRESS"):

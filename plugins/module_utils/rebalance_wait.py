@@ -91,6 +91,7 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
     ideal, external, progress = {}, {}, None
     unavailable_since, unavailable_error = None, None
     caught_up_since = None
+    job_seen, job_unchanged = None, False
     settled_since, settled_polls = None, 0
     reset = []
     while True:
@@ -105,6 +106,8 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
                         following = False
                 else:
                     job = job_view(reply)
+                    seen = dict(job, elapsed_seconds=None)
+                    job_unchanged, job_seen = seen == job_seen, seen
                     if job["status"] in FAILED_STATUSES:
                         retry = _retry_of(client, table, table_type, job, job_id)
                         if retry:
@@ -147,18 +150,29 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
             if best is None or progress["remaining_replicas"] < best:
                 best = progress["remaining_replicas"]
                 last_progress = now
-            caught_up = (not following and progress["external_view_pending"] == 0
+            # A job Pinot still reports IN_PROGRESS, unchanged, is no better than no job: a controller killed
+            # mid-rebalance leaves it that way for an hour (tests/harness/PINOT_VERSIONS.md).
+            job_frozen = following and job is not None and job["status"] == "IN_PROGRESS" and job_unchanged
+            caught_up = ((not following or job_frozen) and progress["external_view_pending"] == 0
                          and progress["ideal_state_pending"] > 0)
             if not caught_up:
                 caught_up_since = None
             elif caught_up_since is None:
                 caught_up_since = now
             if caught_up and abandoned_after and now - caught_up_since >= abandoned_after:
-                return _outcome("abandoned", job, job_id, progress, notes, message=(
-                    "the external view has served the ideal state for %.0f s but %d segments are not at their target "
-                    "yet: the rebalance stopped moving them and Pinot did not say why (there is no job to ask before "
-                    "Pinot 1.0). Likely causes: %s" % (now - caught_up_since, progress["ideal_state_pending"],
-                                                       ABANDONED_CAUSES)))
+                if following:
+                    message = ("Pinot still reports job %s IN_PROGRESS, its progress unchanged, while the external view "
+                               "has served the ideal state for %.0f s with %d segments not at their target: the "
+                               "rebalance stopped moving them and Pinot did not say why. Likely causes: the controller "
+                               "restarted (Pinot 1.x leaves the job IN_PROGRESS until its heartbeat timeout, an hour "
+                               "by default), or Pinot aborted it without updating the job (its controller log says)" % (
+                                   job_id, now - caught_up_since, progress["ideal_state_pending"]))
+                else:
+                    message = ("the external view has served the ideal state for %.0f s but %d segments are not at "
+                               "their target yet: the rebalance stopped moving them and Pinot did not say why (there "
+                               "is no job to ask before Pinot 1.0). Likely causes: %s" % (
+                                   now - caught_up_since, progress["ideal_state_pending"], ABANDONED_CAUSES))
+                return _outcome("abandoned", job, job_id, progress, notes, message=message)
         said = _job_said(job["status"] if following and job else None)
         if unavailable_since is not None:
             said += "; the controller has not answered for %.0f s (last error: %s)" % (

@@ -202,7 +202,9 @@ options:
         such a job only after an hour). When the ideal state is at the rebalance's target with the external view
         serving it for 60 seconds and at least 3 polls while the job says C(IN_PROGRESS), the table is finished
         (C(status) stays what Pinot says) and C(notes) says what was seen. The same when the task attached to
-        such a job after Pinot answered 409.
+        such a job after Pinot answered 409. When such a job stays unchanged while the external view serves an ideal
+        state short of the target for 30 seconds, the task cancels it (Pinot 1.1 or newer) and starts the rebalance
+        again, up to 3 times.
       - With V(false) the task returns right after starting, with the job ids and a first progress snapshot.
     type: bool
     default: true
