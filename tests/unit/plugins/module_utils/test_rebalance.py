@@ -760,3 +760,46 @@ def test_a_frozen_job_without_a_cancel_api_is_not_started_again():
     assert result["outcome"] == "abandoned" and len(client.posts) == 1 and client.cancelled == []
     assert result["message"].endswith("Not started again: this controller has no rebalance cancel API (%s) to end that "
                                       "job" % rb.FEATURES[rb.FEATURE_CANCEL])
+
+
+class UnansweredClient(StartClient):
+    """The controller breaks off the first `breaks` rebalance requests (killed), then answers."""
+
+    def __init__(self, breaks, **kwargs):
+        super(UnansweredClient, self).__init__({"status": "IN_PROGRESS", "segmentAssignment": TARGET}, **kwargs)
+        self.breaks = breaks
+
+    def rebalance(self, table, table_type, params):
+        self.posts.append(params)
+        if len(self.posts) <= self.breaks:
+            raise PinotError("cannot reach the controller: ('Connection aborted.', RemoteDisconnected())", "POST",
+                             "http://c/tables/t/rebalance", unavailable=True)
+        return self.status, self.reply
+
+
+def test_a_rebalance_request_the_controller_broke_off_is_sent_again_once_it_answers():
+    fake_time = FakeTime()
+    client = UnansweredClient(2, views=[(TARGET, TARGET)])
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    rb.start_table(client, result, {}, TARGET, True, 3600.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    assert result["outcome"] == "finished" and len(client.posts) == 3
+    assert [note.split(";")[1] for note in result["notes"][:2]] == [" sending it again in 2 s", " sending it again in 4 s"]
+
+
+def test_a_controller_that_never_answers_fails_the_table_after_the_resends():
+    fake_time = FakeTime()
+    client = UnansweredClient(100, views=[(TARGET, TARGET)])
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    with pytest.raises(PinotError, match="cannot reach the controller"):
+        rb.start_table(client, result, {}, TARGET, True, 3600.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    assert len(client.posts) == 1 + rb.UNANSWERED_RESENDS and 100 <= fake_time.now <= 130
+
+
+def test_an_error_answer_is_not_sent_again():
+    fake_time = FakeTime()
+    client = StartClient(None, views=[(TARGET, TARGET)])
+    client.rebalance = lambda *args: (_ for _ in ()).throw(PinotError("Table 't' not found", "POST", "u", status=404))
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    with pytest.raises(PinotError, match="not found"):
+        rb.start_table(client, result, {}, TARGET, True, 3600.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    assert fake_time.now == 0
