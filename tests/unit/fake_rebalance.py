@@ -179,7 +179,8 @@ class RebalanceSim:
         tag = "%s_%s" % (table["config"]["tenants"]["server"], table["type"])
         servers = sorted(name for name, conf in self.fake.instances.items() if tag in conf["tags"])
         kind = "OFFLINE" if table["type"] == "OFFLINE" else "CONSUMING"
-        partitions = {"instancePartitionsName": "%s_%s" % (table["raw"], kind), "partitionToInstancesMap": {"0_0": servers}}
+        partitions = {"instancePartitionsName": "%s_%s" % (table["raw"], kind),
+                      "partitionToInstancesMap": {"0_0": servers}}
         if self.since("1.0"):
             partitions["instanceToPartitionIdMap"] = dict((name, 0) for name in servers)
         return {kind: partitions}
