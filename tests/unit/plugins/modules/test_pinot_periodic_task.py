@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.pinotops.pinot.plugins.modules import pinot_periodic_task
 from ansible_collections.pinotops.pinot.tests.unit.fake_controller import TASK_NAMES, error, server_id
 
+
 def add_periodic_tasks(fake, post=True, reply_shape="current", accepted=True):
     """Set up the fake's periodic task routes (PinotControllerPeriodicTaskRestletResource, in fake_controller.py).
 
