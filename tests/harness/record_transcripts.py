@@ -109,7 +109,9 @@ def record(cluster):
         response = send(method, url, **kwargs)
         answer = shape_of(response.text)
         if urlsplit(url).path == "/swagger.json" and isinstance(answer, dict) and "paths" in answer:
-            answer = dict(answer, paths={})  # the listing's paths are the whole API: only its envelope is kept
+            # the listing is the whole API: keep what the client reads (paths, not their shapes) and the version
+            answer = dict((key, answer[key]) for key in ("swagger", "basePath") if key in answer)
+            answer["paths"] = {}
         if isinstance(answer, dict) and "jobId" in answer and method == "POST":
             ids["job"] = response.json()["jobId"]  # a later call asks for this job's status
         parts = urlsplit(response.request.url)
