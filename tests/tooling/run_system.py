@@ -180,8 +180,8 @@ def main():
             failed = failed_targets(output, targets)
             (run_dir / "integration.log").write_text(output, encoding="utf-8")
             for target in failed:
-                note("%s: %s (whole output: %s)" % (target, first_failure(output, target) or "no failed task found",
-                                                   run_dir / "integration.log"))
+                first = first_failure(output, target) or "no failed task found"
+                note("%s: %s (whole output: %s)" % (target, first, run_dir / "integration.log"))
             write_targets_junit(pathlib.Path(args.junit_dir, args.label + "-integration.xml"), targets, failed,
                                 time.monotonic() - started)
             if code != 0 and not failed:
