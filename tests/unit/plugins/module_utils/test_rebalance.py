@@ -727,9 +727,8 @@ class OrphanJobClient(StartClient):
     new rebalance (job j2) reaches the target."""
 
     def __init__(self, can_cancel=True):
-        super(OrphanJobClient, self).__init__(None, views=[(MIDDLE, MIDDLE)], statuses={"j1": ["IN_PROGRESS"],
-                                                                                      "j2": ["DONE"]},
-                                              overall=FROZEN)
+        statuses = {"j1": ["IN_PROGRESS"], "j2": ["DONE"]}
+        super(OrphanJobClient, self).__init__(None, views=[(MIDDLE, MIDDLE)], statuses=statuses, overall=FROZEN)
         self.can_cancel = can_cancel
 
     def has_rebalance_cancel(self):
