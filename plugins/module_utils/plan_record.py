@@ -91,8 +91,8 @@ def fingerprint_changes(old, new):
     for name in sorted(set(old_instances) & set(new_instances)):
         before, after = old_instances[name], new_instances[name]
         if before["tags"] != after["tags"]:
-            changes.append("tags changed on %s: %s, now %s" % (name, ", ".join(before["tags"]) or "none",
-                                                                ", ".join(after["tags"]) or "none"))
+            changes.append("tags changed on %s: %s, now %s"
+                           % (name, ", ".join(before["tags"]) or "none", ", ".join(after["tags"]) or "none"))
         if before["live"] != after["live"]:
             changes.append("%s %s" % (name, "is live again" if after["live"] else "is no longer live"))
     old_tables, new_tables = old.get("tables") or {}, new.get("tables") or {}

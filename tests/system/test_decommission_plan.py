@@ -8,12 +8,44 @@ as the fault suite does.
 
 import hashlib
 import json
+import subprocess
 
 import pytest
 
 from test_faults import bring_back_server3
 from test_server_decommission import (PLAYBOOK, REALTIME, QueryProbe, assert_unchanged, role_vars, server_tags,
                                       snapshot)
+
+
+def runner_job(ansible, private, extra_vars, check=False):
+    """Run the decommission playbook as a job through ansible-runner (as AWX does); returns (status, rc, events)."""
+    (private / "project").mkdir(parents=True, exist_ok=True)
+    (private / "env").mkdir(exist_ok=True)
+    (private / "project" / "decommission.yml").write_text(
+        "- name: Decommission\n  ansible.builtin.import_playbook: %s\n" % PLAYBOOK)
+    (private / "env" / "extravars").write_text(json.dumps(extra_vars))
+    (private / "env" / "envvars").write_text(json.dumps(ansible.env()))
+    argv = [str(ansible.venv / "bin" / "ansible-runner"), "run", str(private), "-p", "decommission.yml", "--ident", "job"]
+    if check:
+        argv += ["--cmdline", "--check"]
+    proc = subprocess.run(argv, env=ansible.env(), capture_output=True, text=True, timeout=1800, check=False)
+    artifacts = private / "artifacts" / "job"
+    events = [json.loads(path.read_text()) for path in sorted(
+        (artifacts / "job_events").glob("*.json"), key=lambda path: int(path.name.split("-")[0]))]
+    status = (artifacts / "status").read_text().strip() if (artifacts / "status").exists() else "no status"
+    rc = int((artifacts / "rc").read_text()) if (artifacts / "rc").exists() else proc.returncode
+    assert events, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return status, rc, events
+
+
+def job_stats(events):
+    """The playbook_on_stats event's data: per-host counts, and artifact_data (what set_stats published)."""
+    (stats,) = [event["event_data"] for event in events if event["event"] == "playbook_on_stats"]
+    return stats
+
+
+def job_output(events):
+    return "\n".join(event.get("stdout", "") for event in events)
 
 
 def flat(output):
@@ -30,15 +62,16 @@ def rehash(plan):
 
 @pytest.fixture(scope="module")
 def plan(cluster, ansible, tmp_path_factory):
-    """The check-mode plan of removing pinot-server-3; afterwards pinot-server-3 is back holding segments."""
+    """The plan job (check mode, through ansible-runner) of removing pinot-server-3: (plan file, its folder, the job's
+    events). Afterwards pinot-server-3 is back holding segments."""
     pinot, k8s = cluster
     work = tmp_path_factory.mktemp("plan")
     before = snapshot(pinot, k8s)
-    rc, output, _recap = ansible.playbook(
-        PLAYBOOK, role_vars(pinot, k8s, work, server_decommission_plan_path=str(work / "plan.json")), check=True)
-    assert rc == 0, output[-6000:]
+    status, rc, events = runner_job(ansible, work / "runner", role_vars(
+        pinot, k8s, work, server_decommission_plan_path=str(work / "plan.json")), check=True)
+    assert (status, rc) == ("successful", 0), job_output(events)[-6000:]
     assert_unchanged(before, snapshot(pinot, k8s))
-    yield json.loads((work / "plan.json").read_text()), work, output
+    yield json.loads((work / "plan.json").read_text()), work, events
     if pinot.controller("GET", "/instances/" + pinot.server_instance_id(3)).status_code == 404 \
             or k8s.statefulset()["spec"]["replicas"] != 4:
         bring_back_server3(pinot, k8s)
@@ -46,7 +79,7 @@ def plan(cluster, ansible, tmp_path_factory):
 
 def test_check_mode_writes_the_plan(cluster, plan):
     pinot, _k8s = cluster
-    record, work, output = plan
+    record, work, events = plan
     server3 = pinot.server_instance_id(3)
     assert len(record["hash"]) == 64 and record["decision"] == {"remove": [server3], "target_replicas": 3}
     assert record["fingerprint"]["statefulset"]["replicas"] == 4
@@ -60,7 +93,12 @@ def test_check_mode_writes_the_plan(cluster, plan):
     assert len(realtime["servers_after"]) == 3
     summary = (work / "plan.md").read_text()
     assert record["hash"] in summary and "Segments to move" in summary
-    assert record["hash"] in output  # shown, and published with set_stats
+    # the job's events: no task failed, the summary was shown, and set_stats published the hash and the summary
+    stats = job_stats(events)
+    assert stats["failures"] == {} and stats["dark"] == {}
+    assert stats["artifact_data"]["server_decommission_plan_hash"] == record["hash"]
+    assert stats["artifact_data"]["server_decommission_plan_summary"] == summary
+    assert record["hash"] in job_output(events)
     print("PLAN %s" % json.dumps(dict((t, (m["segments"], m["consuming"], m.get("bytes"))) for t, m in tables.items())))
 
 
@@ -115,14 +153,19 @@ def test_a_tag_changed_after_the_plan_is_refused_and_nothing_changes(cluster, an
 
 
 def test_the_plan_applied_by_its_hash(cluster, ansible, plan, tmp_path):
+    """The apply job gets the hash from the plan job's set_stats artifact, as an AWX workflow passes it on."""
     pinot, k8s = cluster
-    record, work, _output = plan
+    record, _work, plan_events = plan
     server3 = pinot.server_instance_id(3)
+    approved = job_stats(plan_events)["artifact_data"]["server_decommission_plan_hash"]
     with QueryProbe(pinot) as probe:
-        rc, output, _recap = ansible.playbook(PLAYBOOK, role_vars(
-            pinot, k8s, tmp_path, server_decommission_plan_path=str(work / "plan.json"),
-            server_decommission_plan_hash=record["hash"], server_decommission_plan_max_age=3600))
-    assert rc == 0, output[-6000:]
+        status, rc, events = runner_job(ansible, tmp_path / "runner", role_vars(
+            pinot, k8s, tmp_path, server_decommission_plan_hash=approved))
+    assert (status, rc) == ("successful", 0), job_output(events)[-6000:]
+    stats = job_stats(events)
+    assert stats["failures"] == {} and stats["changed"].get("localhost", 0) > 0
+    assert [e for e in events if e["event"] == "runner_on_ok"
+            and e["event_data"]["task"] == "Refuse a plan the cluster no longer matches"]
     assert pinot.controller("GET", "/instances/" + server3).status_code == 404
     assert k8s.statefulset()["spec"]["replicas"] == 3
     assert probe.ok > 10 and probe.failures == [], probe.failures[:5]
