@@ -118,7 +118,7 @@ options:
   plan_max_age:
     description:
       - Seconds; a plan O(plan) older than this is refused. V(0) accepts any age. Only a plan file has a creation
-        time: with O(plan_hash) alone the age is not checked.
+        time, so with O(plan_hash) alone the age is not checked.
     type: int
     default: 0
   include_bytes:
