@@ -122,7 +122,7 @@ options:
     type: int
     default: 0
   include_bytes:
-    description: Ask Pinot for the size of the affected tables' segments (RV(plan.servers[].tables[].bytes)).
+    description: Ask Pinot for the size of the affected tables' segments (the C(bytes) in RV(plan.servers)).
     type: bool
     default: true
 notes:
