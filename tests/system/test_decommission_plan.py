@@ -25,9 +25,8 @@ def runner_job(ansible, private, extra_vars, check=False):
         "- name: Decommission\n  ansible.builtin.import_playbook: %s\n" % PLAYBOOK)
     (private / "env" / "extravars").write_text(json.dumps(extra_vars))
     (private / "env" / "envvars").write_text(json.dumps(ansible.env()))
+    (private / "env" / "cmdline").write_text("--check" if check else "")
     argv = [str(ansible.venv / "bin" / "ansible-runner"), "run", str(private), "-p", "decommission.yml", "--ident", "job"]
-    if check:
-        argv += ["--cmdline", "--check"]
     proc = subprocess.run(argv, env=ansible.env(), capture_output=True, text=True, timeout=1800, check=False)
     artifacts = private / "artifacts" / "job"
     events = [json.loads(path.read_text()) for path in sorted(
