@@ -172,7 +172,7 @@ run_system() {  # run_system [run_system.py options]: the system tests on one Pi
 
 # Pinot 1.5.1: every integration target, the harness tests (each feature probe's live answer) and the decommission
 # end to end. The fault, bad-input and secrets files run on 0.11.0 only for now (see tests/harness/PINOT_VERSIONS.md).
-system_151_tests=tests/system/test_pinot_harness.py,tests/system/test_k8s_harness.py,tests/system/test_server_decommission.py
+system_151_tests=tests/system/test_pinot_harness.py,tests/system/test_k8s_harness.py,tests/system/test_decommission_plan.py,tests/system/test_server_decommission.py
 
 for name in $stages; do
   case $name in
