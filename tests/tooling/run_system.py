@@ -32,7 +32,7 @@ K8S_HARNESS = ROOT / "tests" / "harness" / "k8s_cluster.py"
 # pytest runs files in this order. The decommission scenario leaves 3 servers; the fault, bad-input and secrets
 # suites start from that state and leave it as they found it.
 SYSTEM_TESTS = ["tests/system/test_pinot_harness.py", "tests/system/test_k8s_harness.py",
-                "tests/system/test_server_decommission.py", "tests/system/test_faults.py",
+                "tests/system/test_decommission_plan.py", "tests/system/test_server_decommission.py", "tests/system/test_faults.py",
                 "tests/system/test_bad_input.py", "tests/system/test_secrets.py"]
 
 
