@@ -115,11 +115,17 @@ def sts_name(statefulset):
 
 
 def parse_plan(text):
-    """(plan dict, None) from a plan file's text, or (None, why it is not a plan)."""
-    try:
-        plan = json.loads(text)
-    except ValueError as exc:
-        return None, "the plan file is not JSON (%s)" % exc
+    """(plan dict, None) from a plan file's text (or that text already parsed), or (None, why it is not a plan).
+
+    ansible-core 2.18 turns a templated string that looks like JSON into a dict before the module sees it.
+    """
+    if isinstance(text, dict):
+        plan = text
+    else:
+        try:
+            plan = json.loads(text)
+        except ValueError as exc:
+            return None, "the plan file is not JSON (%s)" % exc
     if not isinstance(plan, dict) or not isinstance(plan.get("fingerprint"), dict) or "hash" not in plan:
         return None, "the plan file is JSON but not a plan (it needs format, kind, hash, fingerprint and decision)"
     return plan, None

@@ -107,9 +107,10 @@ options:
         required: true
   plan:
     description:
-      - The text of a plan file an earlier (check mode) run wrote, to check against the cluster now. The result lists
-        in RV(plan_refusals) every reason not to apply it.
-    type: str
+      - The text of a plan file an earlier (check mode) run wrote, to check against the cluster now (or that text
+        already parsed into a dictionary, as ansible-core 2.18 templating hands it over). The result lists in
+        RV(plan_refusals) every reason not to apply it.
+    type: raw
   plan_hash:
     description:
       - The hash of the approved plan (RV(plan.hash) of the plan run). Listed in RV(plan_refusals) when the cluster
@@ -386,7 +387,7 @@ def main():
                 replicas=dict(type="int", required=True),
                 target_replicas=dict(type="int", required=True),
             )),
-            plan=dict(type="str"),
+            plan=dict(type="raw"),
             plan_hash=dict(type="str"),
             plan_max_age=dict(type="int", default=0),
             include_bytes=dict(type="bool", default=True),

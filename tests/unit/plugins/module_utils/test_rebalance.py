@@ -797,7 +797,11 @@ def test_a_controller_that_never_answers_fails_the_table_after_the_resends():
 def test_an_error_answer_is_not_sent_again():
     fake_time = FakeTime()
     client = StartClient(None, views=[(TARGET, TARGET)])
-    client.rebalance = lambda *args: (_ for _ in ()).throw(PinotError("Table 't' not found", "POST", "u", status=404))
+
+    def not_found(*args):
+        raise PinotError("Table 't' not found", "POST", "u", status=404)
+
+    client.rebalance = not_found
     result = rb.new_table_result("t_OFFLINE", "OFFLINE")
     with pytest.raises(PinotError, match="not found"):
         rb.start_table(client, result, {}, TARGET, True, 3600.0, clock=fake_time.clock, sleep=fake_time.sleep)
