@@ -157,20 +157,30 @@ RACE_PAUSE_SECONDS = 1.0
 UNANSWERED_RESENDS = 7
 
 
-def submit_until_answered(client, result, params, target, sleep=time.sleep):
-    """submit_rebalance, sent again while the controller does not answer (see UNANSWERED_RESENDS)."""
+def send_rebalance(client, result, params, target, sleep=time.sleep):
+    """submit_rebalance, sent again while Pinot did not take it: no answer (UNANSWERED_RESENDS) or an ideal-state
+    write that lost a race (RACE_RESENDS). Returns the target assignment, as submit_rebalance does."""
     delays = backoff_delays(2.0, 30.0)
-    for resend in range(UNANSWERED_RESENDS + 1):
+    unanswered = races = 0
+    while True:
         try:
-            return submit_rebalance(client, result, params, target)
+            target = submit_rebalance(client, result, params, target)
         except PinotError as exc:
-            if not exc.unavailable or resend == UNANSWERED_RESENDS:
+            if not exc.unavailable or unanswered == UNANSWERED_RESENDS:
                 raise
+            unanswered += 1
             delay = next(delays)
             result["notes"].append("the controller did not answer the rebalance request (%s); sending it again in "
                                    "%.0f s" % (exc, delay))
             sleep(delay)
-    return target
+            continue
+        if not lost_ideal_state_race(result) or races == RACE_RESENDS:
+            return target
+        races += 1
+        result["notes"].append("Pinot answered FAILED (%s); its one write of the ideal state fails when the ideal "
+                               "state changes at the same moment, as a segment commit does under ingestion; sent the "
+                               "same rebalance again (%d of %d)" % (result["description"], races, RACE_RESENDS))
+        sleep(RACE_PAUSE_SECONDS)
 
 
 def lost_ideal_state_race(result):
@@ -182,7 +192,7 @@ def submit_rebalance(client, result, params, target):
     """POST the rebalance of one planned table and record Pinot's answer in `result`.
 
     The client never repeats a POST by itself; start_table sends it again for a rebalance the controller abandoned,
-    one it did not answer (submit_until_answered) and one that lost the ideal-state race (lost_ideal_state_race).
+    and one Pinot did not take (send_rebalance).
 
     Returns the target assignment: Pinot's answer where it has one, else `target`.
     """
@@ -233,15 +243,7 @@ def start_table(client, result, params, target, wait, deadline, stall_timeout=60
     """
     table, table_type = result["table"], result["table_type"]
     started = clock()
-    target = submit_until_answered(client, result, params, target, sleep)
-    for resend in range(1, RACE_RESENDS + 1):
-        if not lost_ideal_state_race(result):
-            break
-        result["notes"].append("Pinot answered FAILED (%s); its one write of the ideal state fails when the ideal "
-                               "state changes at the same moment, as a segment commit does under ingestion; sent the "
-                               "same rebalance again (%d of %d)" % (result["description"], resend, RACE_RESENDS))
-        sleep(RACE_PAUSE_SECONDS)
-        target = submit_until_answered(client, result, params, target, sleep)
+    target = send_rebalance(client, result, params, target, sleep)
     if result["status"] == "NO_OP":
         result.update(outcome="finished", converged=True, changed=False)
         return _finish(client, result, target, started, clock)
@@ -277,7 +279,7 @@ def start_table(client, result, params, target, wait, deadline, stall_timeout=60
             result["notes"].append("cancelled job(s) %s, which Pinot still reported IN_PROGRESS" % (
                 ", ".join(cancelled) or "(none listed)"))
         result["notes"].append("%s; started it again (restart %d of %d)" % (outcome["message"], restarts, RESTARTS))
-        target = submit_until_answered(client, result, params, target, sleep)
+        target = send_rebalance(client, result, params, target, sleep)
         if result["status"] not in ("DONE", "IN_PROGRESS"):
             outcome = dict(outcome, outcome="failed", message="Pinot did not restart the rebalance: %s %s" % (
                 result["status"], result["description"]))

@@ -121,6 +121,12 @@ def main():
         versions += ["--server-version", args.server_version]
     if not args.down and not args.junit_dir:
         parser.error("--junit-dir is required")
+    targets = sorted(p.name for p in (ROOT / "tests" / "integration" / "targets").iterdir() if p.is_dir())
+    if args.targets != "all":  # checked before any cluster starts
+        unknown = set(args.targets.split(",")) - set(targets) - {"none"}
+        if unknown:
+            parser.error("no integration target named %s" % ", ".join(sorted(unknown)))
+        targets = [target for target in targets if target in args.targets.split(",")]
 
     def note(text):
         print(text, flush=True)
@@ -166,12 +172,6 @@ def main():
         variables = json.loads(config.read_text(encoding="utf-8"))
         variables["pinot_harness_cli"] = " ".join(shlex.quote(str(c)) for c in harness)
         config.write_text(json.dumps(variables, indent=2) + "\n", encoding="utf-8")
-        targets = sorted(p.name for p in (ROOT / "tests" / "integration" / "targets").iterdir() if p.is_dir())
-        if args.targets != "all":
-            unknown = set(args.targets.split(",")) - set(targets) - {"none"}
-            if unknown:
-                parser.error("no integration target named %s" % ", ".join(sorted(unknown)))
-            targets = [target for target in targets if target in args.targets.split(",")]
         if targets:
             # every target runs, also after one failed; the failed ones are named at the end (and in the summary)
             started = time.monotonic()
