@@ -1,13 +1,13 @@
 """Decommission benchmark (issue 7): the hand procedure against the server_decommission role, parallelism 1 and 4.
 
-On a real local cluster (Pinot 0.11.0, 4 servers, no generator, in its own work directory; a real
-Kubernetes API whose node agent maps pinot-server-N pods to those servers) with 10 tables (the recipe's
+On a real local cluster of each release in VERSIONS, one after the other (4 servers, no generator, in its own work
+directory; a real Kubernetes API whose node agent maps pinot-server-N pods to those servers) with 10 tables (the recipe's
 realtime table `events`, the harness's `eventsOffline` and 8 more offline tables of S segments, replication 2), it
 removes pinot-server-3 three times, bringing it back with its share of every table in between:
 (a) the hand procedure as operators run it, (b) the role with parallelism 1, (c) the role with parallelism 4.
 Each variant's controller traffic goes through a counting proxy; an independent watcher follows, through
 its own connection, when each table's rebalance has converged. Run with the bootstrap virtualenv's python:
-    $VENV/bin/python tests/bench/bench_decommission.py [--reuse]
+    $VENV/bin/python tests/bench/bench_decommission.py [--reuse] [--pinot-version V ...]
 """
 
 import argparse
@@ -35,8 +35,9 @@ import pinot_cluster as pinot_harness  # noqa: E402
 from conftest import Ansible, _bootstrap  # noqa: E402
 from test_server_decommission import PLAYBOOK, rebalance_onto, role_vars, server_tags, wait_until  # noqa: E402
 
-PINOT_WORKDIR = Path.home() / ".cache" / "pinotops" / "run" / "bench-decom"
-K8S_WORKDIR = Path.home() / ".cache" / "pinotops" / "run" / "bench-decom-k8s"
+# The newest release, whose wait follows the rebalance job, and the oldest, whose wait follows the views alone.
+VERSIONS = (pinot_harness.DEFAULT_VERSION, "0.11.0")
+RUN_DIR = Path.home() / ".cache" / "pinotops" / "run"
 EXTRA_TABLES = ["benchOffline%d" % number for number in range(8)]
 SEGMENTS = 24  # per extra table: keeps a whole run (clusters, 3 variants, 2 restores) near 10 minutes here
 REMOVED = 3  # pinot-server-3 goes, as Kubernetes removes the highest ordinal
@@ -52,8 +53,10 @@ PARALLEL_RATIO = 0.40
 CALLS_PER_TABLE = 5
 
 DEFINITIONS = """\
-How the decommission figures are defined (Pinot 0.11.0 has no rebalance job status API: no job id, no
-`/rebalanceStatus`, so Pinot's own view of when a rebalance ended cannot be read):
+How the decommission figures are defined. They are measured the same way on both releases: on 1.x the role
+follows each rebalance's job (`/rebalanceStatus/{jobId}`) and confirms with the views; Pinot 0.11.0 has no job
+status API (no job id, no `/rebalanceStatus`), so there the role follows the ideal state and external view alone.
+Pinot's own view of when a rebalance ended is not used for *Pinot time*, so the releases compare:
 
 - *Wall*: from the first step (the untag, or the start of `ansible-playbook`) until the instance is dropped
   (the hand procedure) or `ansible-playbook` has exited (the role).
@@ -90,24 +93,31 @@ How the decommission figures are defined (Pinot 0.11.0 has no rebalance job stat
 # --- the cluster ---------------------------------------------------------------------------------
 
 
-def start_clusters(reuse):
+def workdirs(version):
+    """(Pinot, Kubernetes) work directories of the benchmark's clusters of one release (`make down` stops them)."""
+    return RUN_DIR / ("bench-decom-" + version), RUN_DIR / ("bench-decom-%s-k8s" % version)
+
+
+def start_clusters(reuse, version):
     """The benchmark's own Pinot and Kubernetes clusters: reused when asked and running, else started afresh."""
-    pinot_state, k8s_state = PINOT_WORKDIR / pinot_harness.STATE_NAME, K8S_WORKDIR / k8s_harness.STATE_NAME
+    pinot_dir, k8s_dir = workdirs(version)
+    pinot_state, k8s_state = pinot_dir / pinot_harness.STATE_NAME, k8s_dir / k8s_harness.STATE_NAME
     if reuse and pinot_state.exists() and pinot_harness.load(pinot_state).running("controller"):
         pinot = pinot_harness.load(pinot_state)
     else:
-        pinot = pinot_harness.up(PINOT_WORKDIR, servers=4, generator=False)
+        pinot = pinot_harness.up(pinot_dir, version=version, servers=4, generator=False)
     if reuse and k8s_state.exists() and k8s_harness.load(k8s_state).running("kube-apiserver"):
         k8s = k8s_harness.load(k8s_state)
         k8s.link_pinot(pinot.state_path)
     else:
-        k8s = k8s_harness.up(K8S_WORKDIR, pinot_state=pinot.state_path)
+        k8s = k8s_harness.up(k8s_dir, pinot_state=pinot.state_path)
     return pinot, k8s
 
 
-def stop_clusters():
-    """Stop both clusters of the benchmark's work directories (whatever runs there)."""
-    for harness, workdir in ((k8s_harness, K8S_WORKDIR), (pinot_harness, PINOT_WORKDIR)):
+def stop_clusters(version):
+    """Stop both clusters of one release's work directories (whatever runs there)."""
+    pinot_dir, k8s_dir = workdirs(version)
+    for harness, workdir in ((k8s_harness, k8s_dir), (pinot_harness, pinot_dir)):  # Kubernetes first: its agent restarts servers
         if (workdir / harness.STATE_NAME).exists():
             harness.load(workdir / harness.STATE_NAME).down()
 
@@ -424,8 +434,8 @@ def run_variant(name, procedure, pinot, k8s):
     return result
 
 
-def verdicts(results):
-    """Budget checks over the variants: [(measure, figure, budget, met)]."""
+def verdicts(results, version):
+    """Budget checks over one release's variants: [(measure, figure, budget, met)]."""
     by_name = dict((result["variant"], result) for result in results)
     checks = []
     for result in results:
@@ -433,18 +443,18 @@ def verdicts(results):
             continue
         allowed = max(OVERHEAD_SHARE * result["wall_s"], OVERHEAD_FLOOR_S)
         share = 100.0 * result["overhead_s"] / result["wall_s"]
-        checks.append(("decommission %s: orchestration overhead" % result["variant"],
+        checks.append(("decommission on %s, %s: orchestration overhead" % (version, result["variant"]),
                        "%.1f s of %.1f s wall (%.0f%%)" % (result["overhead_s"], result["wall_s"], share),
                        "<= %.1f s (10%% of wall or 15 s)" % allowed, result["overhead_s"] <= allowed))
         figure = "%.1f + %.1f polls (%.1f about one table each, %d about the cluster); poll gaps %s" % (
             result["calls_per_table"], result["polls_per_table"], result["table_calls_per_table"], result["cluster_calls"],
             gaps_text(result))
-        checks.append(("decommission %s: controller calls per affected table" % result["variant"], figure,
+        checks.append(("decommission on %s, %s: controller calls per affected table" % (version, result["variant"]), figure,
                        "<= %d + polls that back off" % CALLS_PER_TABLE,
                        result["calls_per_table"] <= CALLS_PER_TABLE and result["polls_back_off"] is not False))
     if "hand" in by_name and "role p4" in by_name:
         ratio = by_name["role p4"]["wall_s"] / by_name["hand"]["wall_s"]
-        checks.append(("decommission wall: role p4 / hand procedure", "x%.2f (%.1f s / %.1f s)" % (
+        checks.append(("decommission on %s, wall: role p4 / hand procedure" % version, "x%.2f (%.1f s / %.1f s)" % (
             ratio, by_name["role p4"]["wall_s"], by_name["hand"]["wall_s"]), "<= x%.2f" % PARALLEL_RATIO,
             ratio <= PARALLEL_RATIO))
     return checks
@@ -459,13 +469,13 @@ def gaps_text(result):
     return "%s: %s s%s" % (table_name, ", ".join("%.1f" % gap for gap in gaps), verdict)
 
 
-def table(results):
-    """Markdown table of the variants' figures."""
-    rows = ["| Variant | Tables | Wall | Pinot time | Overhead | Calls per table (+ polls) | Poll gaps | Peak RSS (ansible-playbook tree) |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for result in results:
-        rows.append("| %s | %d | %.1f s | %.1f s | %.1f s (%.0f%%) | %.1f (+ %.1f) | %s | %s |" % (
-            result["variant"], result["tables"], result["wall_s"], result["pinot_s"], result["overhead_s"],
+def table(runs):
+    """Markdown table of the variants' figures, release by release (runs: what measure returned for each)."""
+    rows = ["| Pinot | Variant | Tables | Wall | Pinot time | Overhead | Calls per table (+ polls) | Poll gaps | Peak RSS (ansible-playbook tree) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for run, result in ((run, result) for run in runs for result in run["results"]):
+        rows.append("| %s | %s | %d | %.1f s | %.1f s | %.1f s (%.0f%%) | %.1f (+ %.1f) | %s | %s |" % (
+            run["version"], result["variant"], result["tables"], result["wall_s"], result["pinot_s"], result["overhead_s"],
             100.0 * result["overhead_s"] / result["wall_s"], result["calls_per_table"], result["polls_per_table"],
             gaps_text(result), "%.0f MiB" % result["peak_rss_mb"] if result["peak_rss_mb"] else "n/a (no playbook)"))
     return "\n".join(rows)
@@ -480,12 +490,12 @@ def ansible_runner(tree):
     return Ansible(Path(tree), Path(paths["VENV"]))
 
 
-def measure(tree, segments=SEGMENTS, reuse=False, keep=False):
-    """The whole benchmark: clusters up, tables, the three variants with restores between; returns the results."""
+def measure(tree, version, segments=SEGMENTS, reuse=False, keep=False):
+    """The whole benchmark on one release: clusters up, tables, the three variants with restores between."""
     ansible = ansible_runner(tree)
     started = time.monotonic()
     try:
-        pinot, k8s = start_clusters(reuse)
+        pinot, k8s = start_clusters(reuse, version)
         add_offline_tables(pinot, segments)
         with tempfile.TemporaryDirectory(prefix="bench-decom-") as workdir:
             variants = [("hand", hand_procedure), ("role p1", role_run(1, ansible, Path(workdir))),
@@ -500,10 +510,35 @@ def measure(tree, segments=SEGMENTS, reuse=False, keep=False):
                 result["role_timeline"] = json.loads(report.read_text(encoding="utf-8"))["timeline"]
     finally:
         if not keep:
-            stop_clusters()
+            stop_clusters(version)
     minutes = (time.monotonic() - started) / 60.0
-    print("[bench-decom] whole benchmark: %.1f min" % minutes, file=sys.stderr)
-    return {"results": results, "checks": verdicts(results), "minutes": minutes, "segments": segments}
+    print("[bench-decom] whole benchmark on Pinot %s: %.1f min" % (version, minutes), file=sys.stderr)
+    return {"version": version, "results": results, "checks": verdicts(results, version), "minutes": minutes,
+            "segments": segments}
+
+
+def compare(runs):
+    """Side by side, the same run: how the releases' role waits differ ([(measure, figure, budget, met)], no budget)."""
+    by_release = dict((run["version"], dict((result["variant"], result) for result in run["results"])) for run in runs)
+    if len(by_release) < 2:
+        return []
+    (new, newer), (old, older) = list(by_release.items())[:2]
+    checks = []
+    for variant in ("role p1", "role p4"):
+        if variant in newer and variant in older:
+            checks.append(("decommission %s, Pinot %s vs %s: polls per table, wall" % (variant, new, old),
+                           "%.1f vs %.1f polls (x%.2f), %.1f s vs %.1f s (x%.2f)" % (
+                               newer[variant]["polls_per_table"], older[variant]["polls_per_table"],
+                               newer[variant]["polls_per_table"] / max(older[variant]["polls_per_table"], 0.1),
+                               newer[variant]["wall_s"], older[variant]["wall_s"],
+                               newer[variant]["wall_s"] / older[variant]["wall_s"]), "", True))
+    return checks
+
+
+def measure_all(tree, versions=VERSIONS, segments=SEGMENTS, reuse=False, keep=False):
+    """The benchmark on each release in turn, and the comparison: {"runs": [...], "checks": [...]}."""
+    runs = [measure(tree, version, segments, reuse, keep) for version in versions]
+    return {"runs": runs, "checks": [check for run in runs for check in run["checks"]] + compare(runs)}
 
 
 def main():
@@ -511,12 +546,14 @@ def main():
     parser.add_argument("--segments", type=int, default=SEGMENTS, help="segments of each extra offline table")
     parser.add_argument("--reuse", action="store_true", help="use the clusters already running in the work directories")
     parser.add_argument("--keep", action="store_true", help="leave the clusters running at the end")
+    parser.add_argument("--pinot-version", action="append", dest="versions",
+                        help="a Pinot release to run on (repeat for several; default: %s)" % " and ".join(VERSIONS))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-tree-") as tree:
         subprocess.run(["bash", str(ROOT / "tests" / "tooling" / "collection_tree.sh"), tree], check=True, capture_output=True)
-        figures = measure(tree, args.segments, args.reuse, args.keep)
+        figures = measure_all(tree, tuple(args.versions or VERSIONS), args.segments, args.reuse, args.keep)
     print(json.dumps(figures, indent=1, default=str))
-    print(table(figures["results"]))
+    print(table(figures["runs"]))
     for measure_name, figure, budget, met in figures["checks"]:
         print("%s: %s (budget %s): %s" % (measure_name, figure, budget, "met" if met else "MISSED"))
     return 0 if all(check[3] for check in figures["checks"]) else 1

@@ -1,8 +1,9 @@
 """The whole performance benchmark (issue 7): planning at scale, per-call overhead, then a decommission on a real cluster.
 
-Starts its own small Pinot cluster (2 servers, no generator) in ~/.cache/pinotops/run/bench unless
---controller-url names one, stops it, then runs bench_decommission (its own 4-server Pinot cluster and
-Kubernetes API in ~/.cache/pinotops/run/bench-decom*, stopped at the end) unless --skip-decommission.
+Starts its own small Pinot cluster (the harness's default release, 2 servers, no generator) in
+~/.cache/pinotops/run/bench unless --controller-url names one, stops it, then runs bench_decommission on each release
+of bench_decommission.VERSIONS in turn (its own 4-server Pinot cluster and Kubernetes API in
+~/.cache/pinotops/run/bench-decom-<version>*, stopped at the end) unless --skip-decommission.
 Prints the tables of figures, writes them to docs/performance.md (keeping the hand-written notes at its
 end) and exits non-zero when a budget is missed. Run with the bootstrap virtualenv's python:
     eval "$(tests/tooling/bootstrap.sh 2.19)" && $VENV/bin/python tests/bench/run_bench.py
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = ROOT / "tests" / "harness" / "pinot_cluster.py"
 DOC = ROOT / "docs" / "performance.md"
 COMMAND = "$VENV/bin/python tests/bench/run_bench.py"
+OVERHEAD_VERSION = bench_decommission.VERSIONS[0]
 HAND_NOTES = "## What limits the missed budgets"  # the first hand-written section; it and what follows are kept
 
 
@@ -71,20 +73,23 @@ def table(planning, overhead, decommission):
         rows.append("| HTTP requests per task | `pinot_instance_info` %d, `uri` %d | | |" % (
             sum(overhead["requests_per_task"]["pinot"].values()), sum(overhead["requests_per_task"]["uri"].values())))
     for measure, figure, budget, met in (decommission or {}).get("checks", []):
-        rows.append("| %s | %s | %s | %s |" % (measure, figure, budget, "met" if met else "MISSED"))
+        rows.append("| %s | %s | %s | %s |" % (measure, figure, budget, ("met" if met else "MISSED") if budget else ""))
     return "\n".join(rows)
 
 
 def decommission_section(decommission):
     """Markdown of the decommission benchmark: its table, how the figures are defined, where the role's time goes."""
-    parts = ["## Decommission of pinot-server-3: hand procedure and role", "",
+    runs = decommission["runs"]
+    parts = ["## Decommission of pinot-server-3: hand procedure and role, on %s" % " and ".join(
+                 "Pinot " + run["version"] for run in runs), "",
              "10 tables (`events` realtime, `eventsOffline` with 4 segments, 8 offline tables of %d segments; "
-             "replication 2) on 4 servers; the whole decommission benchmark took %.1f min." % (
-                 decommission["segments"], decommission["minutes"]), "",
-             bench_decommission.table(decommission["results"]), "", bench_decommission.DEFINITIONS]
-    for result in decommission["results"]:
+             "replication 2) on 4 servers, one release after the other in the same run; the decommission benchmark "
+             "took %s." % (runs[0]["segments"], ", ".join("%.1f min on %s" % (run["minutes"], run["version"]) for run in runs)), "",
+             bench_decommission.table(runs), "", bench_decommission.DEFINITIONS]
+    for run, result in ((run, result) for run in runs for result in run["results"]):
         if result.get("task_profile"):
-            parts += ["### Where `%s` spends its time (slowest tasks, seconds and controller calls)" % result["variant"], "",
+            parts += ["### Where `%s` spends its time on Pinot %s (slowest tasks, seconds and controller calls)" % (
+                result["variant"], run["version"]), "",
                       "| Seconds | Controller calls | Task |", "| --- | --- | --- |"]
             parts += ["| %.1f | %d | %s |" % tuple(task) for task in result["task_profile"]]
             parts.append("")
@@ -112,8 +117,8 @@ def document(text, planning, decommission, when, host):
              "is interpreter + input data; the other phases go table by table, holding one table's views at a time and "
              "timing the calls alone: `view_summary` and `table_assignment` as `pinot_segment_assignment_info` (without "
              "`table`) does, keeping every table's result, `convergence` and `plan_moves` as the rebalance wait loop "
-             "does. The per-call overhead runs against a real Pinot 0.11.0 controller on "
-             "loopback (2 servers); *per task* takes the empty playbook's time (ansible-playbook start-up) off both.", "", text, ""]
+             "does. The per-call overhead runs against a real Pinot %s controller on "
+             "loopback (2 servers); *per task* takes the empty playbook's time (ansible-playbook start-up) off both." % OVERHEAD_VERSION, "", text, ""]
     if decommission:
         parts += decommission_section(decommission)
     for result in planning:
@@ -142,7 +147,7 @@ def main():
         if not args.skip_overhead:
             url = args.controller_url
             if not url:
-                cluster("up", "--servers", "2", "--no-generator")
+                cluster("up", "--version", OVERHEAD_VERSION, "--servers", "2", "--no-generator")
             try:
                 if not url:
                     url = json.loads(cluster("status").stdout)["controller_url"]
@@ -150,11 +155,11 @@ def main():
             finally:
                 if not args.controller_url:
                     cluster("down")
-        decommission = None if args.skip_decommission else bench_decommission.measure(tree, args.segments)
+        decommission = None if args.skip_decommission else bench_decommission.measure_all(tree, segments=args.segments)
     text = table(planning, overhead, decommission)
     print(text)
     if decommission:
-        print(bench_decommission.table(decommission["results"]))
+        print(bench_decommission.table(decommission["runs"]))
     document(text, planning, decommission, when, host)
     print("written to %s" % DOC.relative_to(ROOT), file=sys.stderr)
     missed = [result for result in planning if not result["ok"]] + ([overhead] if overhead and not overhead["ok"] else [])

@@ -1,7 +1,8 @@
 """A reviewed plan and an apply that refuses drift (issue 17), on a real Pinot cluster and a real Kubernetes API.
 
-One plan (check mode) of removing pinot-server-3, then: bad plan input is refused, a tag changed after the plan is
-refused, and the plan applied by its hash decommissions the server with the broker queried every second. Starts from
+One plan (check mode) of removing pinot-server-3, then: bad plan input and a plan older than the allowed age are
+refused; a tag changed, a table added and a server killed after the plan are each refused by name; and the plan applied
+by its hash decommissions the server with the broker queried every second. Starts from
 and leaves 4 servers holding segments: the module fixture brings pinot-server-3 back (scale to 4, rebalance onto it)
 as the fault suite does.
 """
@@ -13,8 +14,8 @@ import subprocess
 import pytest
 
 from test_faults import bring_back_server3
-from test_server_decommission import (PLAYBOOK, REALTIME, QueryProbe, assert_unchanged, role_vars, server_tags,
-                                      snapshot)
+from test_server_decommission import (PLAYBOOK, REALTIME, QueryProbe, assert_unchanged, fully_replicated_on,
+                                      role_vars, server_tags, snapshot, wait_until)
 
 
 def runner_job(ansible, private, extra_vars, check=False):
@@ -103,7 +104,7 @@ def test_check_mode_writes_the_plan(cluster, plan):
 
 def test_bad_plan_input_is_refused_and_nothing_changes(cluster, ansible, plan, tmp_path):
     pinot, k8s = cluster
-    record, _work, _output = plan
+    record, work, _output = plan
     not_json = tmp_path / "not.json"
     not_json.write_text("approved by: me\n")
     other_cluster = tmp_path / "other-cluster.json"
@@ -117,6 +118,8 @@ def test_bad_plan_input_is_refused_and_nothing_changes(cluster, ansible, plan, t
         ({"server_decommission_plan_path": str(other_cluster)}, "the plan is for Pinot cluster Other, but the controller serves"),
         ({"server_decommission_plan_path": str(other_sts)}, "the plan is for StatefulSet %s/other-server, but this run scales "
          "%s/pinot-server" % (k8s.namespace, k8s.namespace)),
+        ({"server_decommission_plan_path": str(work / "plan.json"), "server_decommission_plan_max_age": 1},
+         "s old, older than server_decommission_plan_max_age (1 s): make a new plan"),
     ]
     before = snapshot(pinot, k8s)
     for extra, expected in cases:
@@ -149,6 +152,59 @@ def test_a_tag_changed_after_the_plan_is_refused_and_nothing_changes(cluster, an
         pinot.controller("PUT", "/instances/%s/updateTags" % server1,
                          params={"tags": ",".join(tags), "updateBrokerResource": "false"}).raise_for_status()
     assert server_tags(pinot, 1) == tags
+
+
+def apply_is_refused(pinot, k8s, ansible, plan, tmp_path, change):
+    """Apply the plan file with its hash; assert it is refused naming `change`, and nothing changed."""
+    record, work, _output = plan
+    before = snapshot(pinot, k8s)
+    rc, output, recap = ansible.playbook(PLAYBOOK, role_vars(
+        pinot, k8s, tmp_path, server_decommission_plan_path=str(work / "plan.json"),
+        server_decommission_plan_hash=record["hash"]))
+    assert rc != 0 and recap.get("changed", 0) == 0, output[-6000:]
+    text = flat(output)
+    assert "Nothing was changed. The approved plan %s cannot be applied" % record["hash"] in text, output[-6000:]
+    assert "cluster changed since the plan: " + change in text, output[-6000:]
+    assert_unchanged(before, snapshot(pinot, k8s))
+
+
+def test_a_table_added_after_the_plan_is_refused_and_nothing_changes(cluster, ansible, plan, tmp_path):
+    """A second realtime table on the same topic (Pinot wants a schema of its own name): its consuming segments land on
+    pinot-server-3 too."""
+    pinot, k8s = cluster
+    schema = pinot.controller("GET", "/schemas/%s" % REALTIME).json()
+    config = pinot.controller("GET", "/tables/%s" % REALTIME, params={"type": "realtime"}).json()["REALTIME"]
+    schema["schemaName"] = config["segmentsConfig"]["schemaName"] = "pinotops_drift"
+    config["tableName"] = "pinotops_drift_REALTIME"
+    config["tableIndexConfig"]["streamConfigs"]["stream.kafka.consumer.prop.auto.offset.reset"] = "largest"
+    for path, body in (("/schemas", schema), ("/tables", config)):
+        response = pinot.controller("POST", path, json=body)
+        assert response.status_code == 200, (path, response.status_code, response.text)
+    try:
+        wait_until(lambda: pinot.server_instance_id(3) in json.dumps(
+            pinot.controller("GET", "/tables/pinotops_drift/idealstate").json()), 120,
+                   "the new table has a consuming segment on pinot-server-3")
+        apply_is_refused(pinot, k8s, ansible, plan, tmp_path, "new table affected: pinotops_drift_REALTIME")
+    finally:
+        pinot.controller("DELETE", "/tables/pinotops_drift", params={"type": "realtime"}).raise_for_status()
+        pinot.controller("DELETE", "/schemas/pinotops_drift").raise_for_status()
+    assert "pinotops_drift" not in json.dumps(pinot.controller("GET", "/tables").json())
+
+
+def test_a_server_killed_after_the_plan_is_refused_and_nothing_changes(cluster, ansible, plan, tmp_path):
+    pinot, k8s = cluster
+    server1 = pinot.server_instance_id(1)
+    pinot.stop_server(1, graceful=False)
+    try:
+        wait_until(lambda: server1 not in pinot.live_instances(), 120, "pinot-server-1 is no longer live")
+        apply_is_refused(pinot, k8s, ansible, plan, tmp_path, "%s is no longer live" % server1)
+    finally:
+        pinot.start_server(1)
+    servers = set(pinot.server_instance_id(i) for i in range(4))
+    offline = pinot.integration_vars()["pinot_offline_table"]
+    wait_until(lambda: fully_replicated_on(pinot, REALTIME, "REALTIME", servers)
+               and fully_replicated_on(pinot, offline, "OFFLINE", servers), 300,
+               "every segment is served twice again after pinot-server-1 came back")
 
 
 def test_the_plan_applied_by_its_hash(cluster, ansible, plan, tmp_path):

@@ -9,7 +9,8 @@
 #   build        ansible-galaxy collection build + install --no-deps + ansible-doc for every module
 #   system       a real local Pinot 1.5.1 cluster (+ Kubernetes control plane): every integration target and system test
 #   system-0.11  Pinot 0.11.0, for the fallback paths older controllers take: every integration target, the harness
-#                tests, the decommission end to end, a controller restart mid-rebalance, bad input (0.11's 403)
+#                tests, the plan/apply, the decommission end to end, a controller restart mid-rebalance, bad input
+#                (0.11's 403)
 #   system-mixed a 1.5.1 controller and broker with 0.11.0 servers (a rolling upgrade half-way): the harness tests and
 #                the decommission end to end
 #
@@ -174,8 +175,9 @@ run_system() {  # run_system [run_system.py options]: the system tests on one Pi
 }
 
 # What the older release and the mixed cluster still run (run_system.py runs every file on the default release).
-system_011_tests=tests/system/test_pinot_harness.py,tests/system/test_k8s_harness.py,tests/system/test_server_decommission.py,\
-tests/system/test_faults.py::test_controller_restart_during_the_rebalance_wait,tests/system/test_bad_input.py
+system_011_tests=tests/system/test_pinot_harness.py,tests/system/test_k8s_harness.py,tests/system/test_decommission_plan.py,\
+tests/system/test_server_decommission.py,tests/system/test_faults.py::test_controller_restart_during_the_rebalance_wait,\
+tests/system/test_bad_input.py
 system_mixed_tests=tests/system/test_pinot_harness.py,tests/system/test_k8s_harness.py,tests/system/test_server_decommission.py
 
 for name in $stages; do
