@@ -33,7 +33,7 @@ sys.path[:0] = [str(ROOT / "tests" / "harness"), str(ROOT / "tests" / "system")]
 import k8s_cluster as k8s_harness  # noqa: E402
 import pinot_cluster as pinot_harness  # noqa: E402
 from conftest import Ansible, _bootstrap  # noqa: E402
-from test_server_decommission import PLAYBOOK, rebalance_onto, role_vars, server_tags, wait_until  # noqa: E402
+from test_server_decommission import PLAYBOOK, rebalance_onto, role_vars, server3_back, wait_until  # noqa: E402
 
 # The newest release, whose wait follows the rebalance job, and the oldest, whose wait follows the views alone.
 VERSIONS = (pinot_harness.DEFAULT_VERSION, "0.11.0")
@@ -158,10 +158,7 @@ def typed_tables():
 
 def bring_back(pinot, k8s):
     """pinot-server-3 back with part of every table: scale to 4, wait live + tags, rebalance every table onto it."""
-    server = pinot.server_instance_id(REMOVED)
-    k8s.kubectl("-n", k8s.namespace, "scale", "statefulset/pinot-server", "--replicas=4")
-    wait_until(lambda: server in pinot.live_instances(), 300, "pinot-server-3 is live again")
-    wait_until(lambda: server_tags(pinot, REMOVED), 120, "pinot-server-3 has its default tags back")
+    server = server3_back(pinot, k8s)
     k8s.wait_ready(4, 300)
     with ThreadPoolExecutor(max_workers=len(typed_tables())) as pool:
         list(pool.map(lambda typed: rebalance_onto(pinot, typed[0], typed[1], server), typed_tables()))

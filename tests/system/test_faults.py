@@ -17,7 +17,7 @@ import time
 import pytest
 
 from test_server_decommission import (PLAYBOOK, REALTIME, QueryProbe, assert_unchanged, fully_replicated_on, rebalance_onto,
-                                      role_vars, server_tags, snapshot, wait_until)
+                                      role_vars, server3_back, server_tags, snapshot, wait_until)
 
 # The scale task's result line: from here the role needs a set_fact, an include and a module start (over 1 s) before
 # its drop module sends anything, so a kill seen within 0.1 s lands before the drop. The drop task's own banner was
@@ -35,11 +35,8 @@ def ideal_segments_on(pinot, server):
 
 
 def bring_back_server3(pinot, k8s):
-    """Scale to 4, wait for pinot-server-3 live with its tags, and rebalance both tables onto it."""
-    server3 = pinot.server_instance_id(3)
-    k8s.kubectl("-n", k8s.namespace, "scale", "statefulset/pinot-server", "--replicas=4")
-    wait_until(lambda: server3 in pinot.live_instances(), 300, "pinot-server-3 is live again")
-    wait_until(lambda: server_tags(pinot, 3), 120, "pinot-server-3 has its default tags back")
+    """Scale to 4, wait for pinot-server-3 live, tagged and started, and rebalance both tables onto it."""
+    server3 = server3_back(pinot, k8s)
     for table, table_type in ((REALTIME, "REALTIME"), (pinot.integration_vars()["pinot_offline_table"], "OFFLINE")):
         rebalance_onto(pinot, table, table_type, server3)
 
