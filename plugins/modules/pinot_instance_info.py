@@ -112,6 +112,14 @@ instances:
     live:
       description: Whether the instance is connected to the cluster now.
       type: bool
+    shutdown_in_progress:
+      description:
+        - Pinot's C(shutdownInProgress) flag of the instance. A server sets it while it stops, and also while it
+          starts, until it has loaded its segments; brokers route no query to it meanwhile, so a server is ready
+          to serve when it is live and this is V(false).
+        - V(null) when the controller does not report it (Pinot before 1.x answers without it).
+      type: bool
+      sample: false
     segments:
       description:
         - Only with O(include_segments=true). Per typed table name, the number of segments this instance holds in the
@@ -160,6 +168,7 @@ def describe(config, live):
         "tags": config.get("tags") or [],
         "enabled": config.get("enabled"),
         "live": name in live,
+        "shutdown_in_progress": config.get("shutdownInProgress"),
     }
 
 

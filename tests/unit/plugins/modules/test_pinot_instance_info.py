@@ -36,6 +36,15 @@ def test_lists_servers_with_liveness(run_module, cluster):
     assert "segments" not in by_name[server_id(0)]
 
 
+def test_shutdown_flag_as_pinot_reports_it(run_module, cluster):
+    """1.x instance configs carry shutdownInProgress (a server starting or stopping); 0.11 configs do not."""
+    cluster.instances[server_id(1)]["shutdownInProgress"] = True
+    del cluster.instances[server_id(2)]["shutdownInProgress"]
+    result = run_module(pinot_instance_info, {"controller_url": cluster.url, "type": ["server"]})
+    flags = dict((i["name"], i["shutdown_in_progress"]) for i in result["instances"])
+    assert flags[server_id(0)] is False and flags[server_id(1)] is True and flags[server_id(2)] is None
+
+
 def test_segments_per_table(run_module, cluster):
     cluster.tables["events_REALTIME"]["externalview"]["events__0__0__20260101T0000Z"].pop(server_id(3))
     result = run_module(pinot_instance_info, {"controller_url": cluster.url, "instances": [server_id(3), server_id(0)],
