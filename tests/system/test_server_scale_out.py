@@ -129,8 +129,8 @@ def test_scale_out_one_server(cluster, start, ansible, tmp_path):
     assert k8s.statefulset()["spec"]["replicas"] == start + 1
     assert "pinot-server-%d" % start in k8s.pods()
     assert added in pinot.live_instances()
-    assert sorted(controller_json(pinot, "/instances/" + added)["tags"]) == ["DefaultTenant_OFFLINE",
-                                                                              "DefaultTenant_REALTIME"]
+    tags = controller_json(pinot, "/instances/" + added)["tags"]
+    assert sorted(tags) == ["DefaultTenant_OFFLINE", "DefaultTenant_REALTIME"]
     for table, table_type in TABLES:
         held = [segment for segment, servers in replicas_by_segment(pinot, table, table_type).items() if added in servers]
         assert held, "%s_%s has no segment on %s" % (table, table_type, added)
