@@ -19,7 +19,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
