@@ -137,6 +137,29 @@ def test_a_rerun_after_the_scale_tags_the_new_server_and_finishes(collections, t
     assert S4 in cluster.tables["stats_OFFLINE"]["idealstate"]["stats_2"]
 
 
+def test_a_small_table_the_old_servers_hold_within_their_fair_share_stays(collections, tmp_path, cluster):
+    # 4 segments x 2 replicas on 4 servers, 2 each: with pinot-server-4 the fair share is still ceil(8 / 5) = 2, so
+    # Pinot keeps every replica where it is (live 1.5.1 answers NO_OP) and the role does not wait for it to spread.
+    cluster.add_table("small_OFFLINE", {"small_0": on(S0, S1), "small_1": on(S2, S3), "small_2": on(S0, S2),
+                                        "small_3": on(S1, S3)})
+    run = play(collections, tmp_path, cluster, server_scale_out_replicas=5)
+    assert run.rc == 0, run.output
+    assert S4 not in run.report["segments_per_server_after"]["small_OFFLINE"]
+    assert run.report["segments_per_server_after"]["stats_OFFLINE"][S4] == 1
+
+
+def test_a_table_pinot_must_spread_onto_the_new_server_but_did_not_is_refused(collections, tmp_path, cluster):
+    # 10 segments x 2 replicas on 2 of 4 servers: with pinot-server-4 the fair share is ceil(20 / 5) = 4, so the other
+    # 4 servers cannot hold all 20 and it must receive some. The fake's rebalance keeps every replica where it is, as
+    # Pinot would not (stats_OFFLINE, 6 replicas within a share of 2 each, is not required to spread).
+    cluster.add_table("big_OFFLINE", dict(("big_%d" % i, on(S0, S1)) for i in range(10)))
+    run = play(collections, tmp_path, cluster, server_scale_out_replicas=5)
+    assert run.rc != 0
+    text = " ".join(run.output.split())
+    assert "new servers serve no segment of these tables: big_OFFLINE: " + S4 + " (" in text, run.output
+    assert run.report["result"] == "failed"
+
+
 def test_check_mode_shows_the_plan_and_changes_nothing(collections, tmp_path, cluster):
     run = play(collections, tmp_path, cluster, check=True, server_scale_out_replicas=5)
     assert run.rc == 0, run.output
