@@ -9,6 +9,7 @@ server_decommission role, so the cluster is left with the servers it had. Each s
 """
 
 import json
+import re
 import time
 
 import pytest
@@ -86,7 +87,8 @@ def assert_spread(pinot, added, servers):
 
     Pinot keeps a replica where it is while no server holds more than its fair share, ceil(replicas / servers): the
     realtime table (many segments) always reaches the new server; the 4-segment offline table (8 replicas) does not
-    have to, and then the old servers must hold it within that share (balanced, Pinot answered NO_OP).
+    have to, and then the servers must hold it within that share (balanced; Pinot answered NO_OP). The realtime table
+    is not held to the share: the segments it commits after the rebalance go where their consuming replicas were.
     """
     for table, table_type in TABLES:
         per_server = {}
@@ -97,7 +99,8 @@ def assert_spread(pinot, added, servers):
         share = -(-replicas // servers)
         if table_type == "REALTIME" or replicas > (servers - 1) * share:
             assert per_server.get(added), "%s_%s has no segment on %s: %s" % (table, table_type, added, per_server)
-        assert max(per_server.values()) <= share, "%s_%s is not balanced: %s" % (table, table_type, per_server)
+        if table_type == "OFFLINE":
+            assert max(per_server.values()) <= share, "%s_%s is not balanced: %s" % (table, table_type, per_server)
 
 
 def report_tables(tmp_path):
@@ -225,6 +228,8 @@ def test_scale_out_killed_after_the_scale_then_run_again(cluster, start, ansible
                           playbook=PLAYBOOK) as process:
             wait_for(lambda: added in pinot.live_instances(), process, "the new server is live", timeout=900)
         assert k8s.statefulset()["spec"]["replicas"] == start + 2
+        tasks = re.findall(r"^TASK \[(.*?)\]", (tmp_path / "killed.log").read_text(encoding="utf-8"), re.MULTILINE)
+        print("killed during: %s" % (tasks[-1] if tasks else "nothing"))
         rc, output, recap = ansible.playbook(PLAYBOOK, role_vars(pinot, k8s, tmp_path, start + 2))
     assert rc == 0, output[-8000:]
     assert recap["changed"] > 0
