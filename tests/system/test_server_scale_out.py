@@ -157,12 +157,22 @@ def test_check_mode_changes_nothing(cluster, start, ansible, tmp_path):
     assert report["check_mode"] and report["added"] == [new_server(pinot, start)]
 
 
-def result_line(scenario, started, probe, lost, before, after):
-    """Print one SCALE-OUT-RESULT line for the run's note."""
+def assert_nothing_lost(scenario, pinot, started, probe, before):
+    """No failed query and no row lost; prints one SCALE-OUT-RESULT line for the run's note."""
+    lost = rows_lost(pinot)
     print("SCALE-OUT-RESULT " + json.dumps({
         "scenario": scenario, "wall_s": round(time.time() - started), "queries": probe.ok + len(probe.failures),
         "failed_queries": len(probe.failures), "rows_lost": lost, "segments_per_server_before": before,
-        "segments_per_server_after": after}, sort_keys=True))
+        "segments_per_server_after": segments_per_server(pinot)}, sort_keys=True))
+    assert probe.ok > 10 and probe.failures == [], probe.failures[:5]
+    assert lost == 0
+
+
+def assert_second_run_changes_nothing(cluster, ansible, tmp_path, replicas):
+    pinot, k8s = cluster
+    rc, output, recap = ansible.playbook(PLAYBOOK, role_vars(pinot, k8s, tmp_path, replicas))
+    assert rc == 0, output[-6000:]
+    assert recap["changed"] == 0, output[-6000:]
 
 
 def assert_scaled_out(pinot, k8s, replicas):
@@ -194,17 +204,11 @@ def test_scale_out_one_server(cluster, start, ansible, tmp_path):
     assert added not in report["segments_per_server_before"]["events_REALTIME"]
     assert report["segments_per_server_after"]["events_REALTIME"][added] > 0
 
-    lost = rows_lost(pinot)
-    result_line("scale out %d -> %d" % (start, start + 1), started, probe, lost, before, segments_per_server(pinot))
-    assert probe.ok > 10 and probe.failures == [], probe.failures[:5]
-    assert lost == 0
+    assert_nothing_lost("scale out %d -> %d" % (start, start + 1), pinot, started, probe, before)
 
 
 def test_second_run_changes_nothing(cluster, start, ansible, tmp_path):
-    pinot, k8s = cluster
-    rc, output, recap = ansible.playbook(PLAYBOOK, role_vars(pinot, k8s, tmp_path, start + 1))
-    assert rc == 0, output[-6000:]
-    assert recap["changed"] == 0, output[-6000:]
+    assert_second_run_changes_nothing(cluster, ansible, tmp_path, start + 1)
 
 
 def test_check_mode_after_the_scale_out_changes_nothing(cluster, start, ansible, tmp_path):
@@ -237,18 +241,12 @@ def test_scale_out_killed_after_the_scale_then_run_again(cluster, start, ansible
     assert_scaled_out(pinot, k8s, start + 2)
     assert json.loads((tmp_path / "report.json").read_text())["result"] == "done"
 
-    lost = rows_lost(pinot)
-    result_line("scale out %d -> %d, killed once the server was live, run again" % (start + 1, start + 2), started,
-                probe, lost, before, segments_per_server(pinot))
-    assert probe.ok > 10 and probe.failures == [], probe.failures[:5]
-    assert lost == 0
+    assert_nothing_lost("scale out %d -> %d, killed once the server was live, run again" % (start + 1, start + 2),
+                        pinot, started, probe, before)
 
 
 def test_second_run_after_the_rerun_changes_nothing(cluster, start, ansible, tmp_path):
-    pinot, k8s = cluster
-    rc, output, recap = ansible.playbook(PLAYBOOK, role_vars(pinot, k8s, tmp_path, start + 2))
-    assert rc == 0, output[-6000:]
-    assert recap["changed"] == 0, output[-6000:]
+    assert_second_run_changes_nothing(cluster, ansible, tmp_path, start + 2)
 
 
 def test_scale_back_with_the_decommission_role(cluster, start, ansible, tmp_path):

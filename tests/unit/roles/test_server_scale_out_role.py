@@ -24,21 +24,12 @@ import pytest
 
 from ansible_collections.pinotops.pinot.tests.unit.fake_controller import FakePinot, server_id
 from ansible_collections.pinotops.pinot.tests.unit.fake_rebalance import RebalanceSim
-from ansible_collections.pinotops.pinot.tests.unit.roles.test_server_decommission_role import PLAYBOOK, Run, build_collections
+# collections: the module fixture that builds the collection tree once (pytest finds it imported here)
+from ansible_collections.pinotops.pinot.tests.unit.roles.test_server_decommission_role import (  # noqa: F401 pylint: disable=unused-import
+    PLAYBOOK, Run, collections, on)
 
 S0, S1, S2, S3, S4 = (server_id(i) for i in range(5))
 TAGS = ["DefaultTenant_OFFLINE", "DefaultTenant_REALTIME"]
-
-
-@pytest.fixture(scope="module")
-def collections(tmp_path_factory):
-    root = tmp_path_factory.mktemp("collections")
-    build_collections(root)
-    return root
-
-
-def on(*servers):
-    return dict((server, "ONLINE") for server in servers)
 
 
 @pytest.fixture
