@@ -101,7 +101,8 @@ def test_scale_out_adds_the_server_and_rebalances_onto_it(collections, tmp_path,
     assert S4 in cluster.live and cluster.instances[S4]["tags"] == TAGS
     assert S4 in cluster.tables["stats_OFFLINE"]["idealstate"]["stats_2"]
     assert run.report["result"] == "done" and run.report["added"] == [S4] and run.report["tagged"] == []
-    assert run.report["replicas_before"] in (4, "4") and run.report["replicas_after"] == 5
+    # ansible-core 2.18 templates the numbers of a nested set_fact dict to strings (the decommission report too)
+    assert run.report["replicas_before"] in (4, "4") and run.report["replicas_after"] in (5, "5")
     assert [step["step"] for step in run.report["timeline"]] == ["preflight", "scaled", "live and tagged", "rebalanced",
                                                                  "verified", "done"]
     assert S4 not in run.report["segments_per_server_before"]["stats_OFFLINE"]
