@@ -2,7 +2,8 @@
 
 It registers one Ready Node, binds pending pods to it, reports them Running, and for pods
 of the ``pinot-server`` StatefulSet starts and stops the matching server of the local Pinot
-harness (pod ``pinot-server-<i>`` is Pinot server ``i``). A pod is Ready only while its
+harness (pod ``pinot-server-<i>`` is Pinot server ``i``; a pod above the initial servers, after a
+scale-out, gets a new server with its pod's Helm-shaped id). A pod is Ready only while its
 Pinot server runs. Deletion is graceful: the Pinot server stops first, then the pod goes.
 
 Run by tests/harness/k8s_cluster.py as a background process:
@@ -90,6 +91,9 @@ class NodeAgent:
         if not match:
             return None
         index = int(match.group(1))
+        if index >= self.pinot.num_servers:
+            # A pod above the harness's initial servers (a scale-out): a new Pinot server with its pod's id.
+            self.pinot.add_server(index)
         if index not in self.warned_ids:
             # The decommission role derives ids from the Helm naming scheme; say so if the harness differs.
             self.warned_ids.add(index)

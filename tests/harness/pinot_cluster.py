@@ -365,6 +365,36 @@ class PinotCluster:
         if wait:
             self.wait_server(index, timeout)
 
+    def add_server(self, index):
+        """Give the cluster servers up to `index` (pods above the initial ones), each configured like server 0.
+
+        Idempotent. A new server gets its own ports, config, data folder and the Helm-shaped id of its pod; it
+        is not started (start_server does that). Server 0's command line and config are the template.
+        """
+        with self.locked() as state:
+            for new in range(len(state["server_instance_ids"]), index + 1):
+                role, conf_dir = f"server-{new}", self.workdir / "conf"
+                ports = dict(zip(("netty", "admin", "grpc", "mse_server", "mse_runner"), free_ports(5)))
+                base = self.workdir / role
+                props = dict(line.split("=", 1) for line in
+                             (conf_dir / "server-0.conf").read_text(encoding="utf-8").splitlines() if "=" in line)
+                instance_id = state["server_instance_ids"][0].replace("pinot-server-0.", f"pinot-server-{new}.", 1)
+                props.update({
+                    "pinot.server.instance.id": instance_id, "pinot.server.netty.port": ports["netty"],
+                    "pinot.server.adminapi.port": ports["admin"], "pinot.server.grpc.port": ports["grpc"],
+                    "pinot.query.server.port": ports["mse_server"], "pinot.query.runner.port": ports["mse_runner"],
+                    "pinot.server.instance.dataDir": base / "data", "pinot.server.instance.segmentTarDir": base / "segments"})
+                write_properties(conf_dir / f"{role}.conf", props)
+                swap = {str(conf_dir / "server-0.conf"): str(conf_dir / f"{role}.conf"),
+                        self._tag("server-0"): self._tag(role)}
+                cwd = self.workdir / "cwd" / role
+                cwd.mkdir(parents=True, exist_ok=True)
+                state["commands"][role] = {"argv": [swap.get(arg, arg) for arg in state["commands"]["server-0"]["argv"]],
+                                           "cwd": str(cwd)}
+                state["ports"][role] = ports
+                state["server_instance_ids"].append(instance_id)
+                log(f"added server {new} ({instance_id})")
+
     def stop_server(self, index, graceful=True):
         """Stop server index (SIGTERM and wait, or SIGKILL when not graceful)."""
         self.stop_role(f"server-{index}", graceful)

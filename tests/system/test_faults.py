@@ -42,10 +42,10 @@ def bring_back_server3(pinot, k8s):
 
 
 @contextlib.contextmanager
-def role_running(ansible, variables, log_path):
-    """The decommission playbook, started in its own process group with its output going to log_path as it is
+def role_running(ansible, variables, log_path, playbook=PLAYBOOK):
+    """The (decommission) playbook, started in its own process group with its output going to log_path as it is
     written; on leaving the block the playbook and every module process it started are SIGKILLed if still there."""
-    argv = [str(ansible.venv / "bin" / "ansible-playbook"), PLAYBOOK, "-e", json.dumps(variables)]
+    argv = [str(ansible.venv / "bin" / "ansible-playbook"), playbook, "-e", json.dumps(variables)]
     env = dict(ansible.env(), PYTHONUNBUFFERED="1")
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
