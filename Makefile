@@ -1,5 +1,5 @@
 # pinotops.pinot — the two commands that matter are `make demo` and `make test`.
-.PHONY: demo test units sanity lint docs build system system-0.11 system-mixed bench down
+.PHONY: demo test units sanity lint docs build system system-0.11 system-mixed system-fleet bench down
 
 # Start a local Pinot cluster and Kubernetes control plane, decommission one server, show before/after.
 demo:
@@ -9,7 +9,7 @@ demo:
 test:
 	bash tests/tooling/run_tests.sh
 
-units sanity lint docs build system system-0.11 system-mixed:
+units sanity lint docs build system system-0.11 system-mixed system-fleet:
 	STAGES=$@ bash tests/tooling/run_tests.sh
 
 # Performance benchmarks (long, not part of `make test`); exits non-zero while a budget is missed. See docs/performance.md.

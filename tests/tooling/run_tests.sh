@@ -13,13 +13,15 @@
 #                (0.11's 403)
 #   system-mixed a 1.5.1 controller and broker with 0.11.0 servers (a rolling upgrade half-way): the harness tests and
 #                the decommission end to end
+#   system-fleet a fresh 1.5.1 cluster (+ Kubernetes control plane) for the fleet roles: the rolling restart of every
+#                server, then the scale-outs (4 -> 5 -> 6, and back to 4)
 #
 # Everything it needs is installed by tests/tooling/bootstrap.sh into ~/.cache/pinotops.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root" || exit 2
-stages=${STAGES:-units sanity lint docs build system system-0.11 system-mixed}
+stages=${STAGES:-units sanity lint docs build system system-0.11 system-mixed system-fleet}
 lines=${ANSIBLE_LINES:-2.19 2.18}
 work=${PINOTOPS_TEST_WORK:-$HOME/.cache/pinotops/test-work}
 junit_dir="$work/junit"
@@ -179,6 +181,8 @@ system_011_tests=tests/system/test_pinot_harness.py,tests/system/test_k8s_harnes
 tests/system/test_server_decommission.py,tests/system/test_faults.py::test_controller_restart_during_the_rebalance_wait,\
 tests/system/test_bad_input.py
 system_mixed_tests=tests/system/test_pinot_harness.py,tests/system/test_k8s_harness.py,tests/system/test_server_decommission.py
+# The fleet roles change every server (restarted, new ones added): a cluster of their own.
+system_fleet_tests=tests/system/test_server_rolling_restart.py,tests/system/test_server_scale_out.py
 
 for name in $stages; do
   case $name in
@@ -195,6 +199,9 @@ for name in $stages; do
     system-mixed)
       stage "system (Pinot 1.5.1, 0.11.0 servers)" mixed- run_system --pinot-version 1.5.1 --server-version 0.11.0 \
         --label mixed --targets none --pytest "$system_mixed_tests" ;;
+    system-fleet)
+      stage "system fleet (Pinot 1.5.1)" fleet- run_system --pinot-version 1.5.1 --label fleet --targets none \
+        --pytest "$system_fleet_tests" ;;
     *)
       echo "unknown stage: $name" >&2; exit 2 ;;
   esac
