@@ -180,7 +180,8 @@ def test_a_server_holding_the_only_replica_is_refused(cluster, ansible, restart_
             return response.status_code == 200 and len(response.json().get("REALTIME") or {}) >= 5
         wait_until(consuming, 120, "%s consumes every partition" % typed)
         before = server_states(pinot, k8s)
-        rc, output, _recap = ansible.playbook(PLAYBOOK, role_vars(pinot, restart_kubeconfig, tmp_path))
+        rc, output, _recap = ansible.playbook(PLAYBOOK, role_vars(pinot, restart_kubeconfig, tmp_path,
+                                                                  server_rolling_restart_replica_timeout=10))
         text = flat(output)
         assert rc != 0
         assert "Nothing was changed. Restarting these servers would make segments unavailable" in text, output[-4000:]
