@@ -271,4 +271,5 @@ def test_cluster_left_as_found(cluster):
     pinot, k8s = cluster
     assert_routing_on_everywhere(pinot, k8s)
     assert pinot.running("generator")
-    assert pinot.controller("GET", "/tables/%s" % R1_TABLE).status_code == 404
+    assert R1_TABLE not in controller_json(pinot, "/tables")["tables"]
+    assert pinot.controller("GET", "/schemas/" + R1_TABLE).status_code == 404
