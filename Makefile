@@ -1,5 +1,5 @@
 # pinotops.pinot — the two commands that matter are `make demo` and `make test`.
-.PHONY: demo test units sanity lint docs build system system-1.5.1 bench down
+.PHONY: demo test units sanity lint docs build system system-0.11 system-mixed bench down
 
 # Start a local Pinot cluster and Kubernetes control plane, decommission one server, show before/after.
 demo:
@@ -9,7 +9,7 @@ demo:
 test:
 	bash tests/tooling/run_tests.sh
 
-units sanity lint docs build system system-1.5.1:
+units sanity lint docs build system system-0.11 system-mixed:
 	STAGES=$@ bash tests/tooling/run_tests.sh
 
 # Performance benchmarks (long, not part of `make test`); exits non-zero while a budget is missed. See docs/performance.md.

@@ -136,9 +136,12 @@ class PinotClient(PinotTransport):
         """
         if self.has_live_instances():
             return self.get("/liveinstances")[1].get("instances", [])
-        cluster = self.get("/cluster/info")[1]["clusterName"]
-        reply = self.get("/zk/ls", params={"path": "/%s/LIVEINSTANCES" % cluster})[1]
+        reply = self.get("/zk/ls", params={"path": "/%s/LIVEINSTANCES" % self.cluster_name()})[1]
         return json.loads(reply) if isinstance(reply, str) else list(reply or [])
+
+    def cluster_name(self):
+        """GET /cluster/info: the Helix cluster name of this controller."""
+        return self.get("/cluster/info")[1]["clusterName"]
 
     def update_instance_tags(self, name, tags, update_broker_resource=False):
         """PUT /instances/{name}/updateTags: replaces the whole tag list."""
@@ -215,6 +218,10 @@ class PinotClient(PinotTransport):
     def external_view(self, table, table_type=None):
         """GET /tables/{t}/externalview: same shape as the ideal state, with ERROR and transient states."""
         return self._table_view("externalview", table, table_type)
+
+    def table_size(self, table):
+        """GET /tables/{t}/size?detailed=true: per segment and server the size on disk, as the servers report it."""
+        return self.get(self.path("/tables/{0}/size", table), params={"detailed": "true"})[1] or {}
 
     def tenant_tables(self, tenant):
         """GET /tenants/{tenant}/tables: typed names of the tables served by a server tenant."""

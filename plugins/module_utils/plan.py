@@ -118,6 +118,8 @@ def plan_removal(removing, server_tags, tables, live, min_available_replicas=1):
         tag = table_server_tag(config)
         replication = table_replication(config)
         held = dict((name, count) for name, count in segments_by_instance(ideal_state, instances=removing).items() if count)
+        consuming = dict((name, count) for name, count in segments_by_instance(
+            ideal_state, states=("CONSUMING",), instances=removing).items() if count)
         tagged = sorted(name for name, tags in server_tags.items() if tag in tags)
         if not held and not removing.intersection(tagged):
             continue
@@ -128,9 +130,11 @@ def plan_removal(removing, server_tags, tables, live, min_available_replicas=1):
             "server_tag": tag,
             "replication": replication,
             "segments_on_removed": held,
+            "consuming_on_removed": consuming,
             "servers_before": tagged,
             "servers_after": remaining,
             "live_servers_after": remaining_live,
+            "replication_after": min(replication, len(remaining_live)),
             "downtime_reason": downtime_reason(replication, min_available_replicas),
         }
         entry["moves_without_downtime"] = entry["downtime_reason"] is None
@@ -143,3 +147,75 @@ def plan_removal(removing, server_tags, tables, live, min_available_replicas=1):
                     if len(remaining) > len(remaining_live) else ""))
     return {"tables": affected, "problems": problems, "safe": not problems,
             "downtime_tables": [entry["table"] for entry in affected if not entry["moves_without_downtime"]]}
+
+
+def bytes_by_server(size_reply, table_type, servers):
+    """{server: bytes on disk} of one typed table's segments on `servers`, from GET /tables/{t}/size?detailed=true.
+
+    Servers Pinot reported no size for (down, or the reply has no figure) are left out.
+    """
+    section = (size_reply or {}).get("offlineSegments" if table_type == "OFFLINE" else "realtimeSegments") or {}
+    totals = {}
+    for segment in (section.get("segments") or {}).values():
+        for server, info in ((segment or {}).get("serverInfo") or {}).items():
+            size = (info or {}).get("diskSizeInBytes")
+            if server in servers and isinstance(size, int) and size >= 0:
+                totals[server] = totals.get(server, 0) + size
+    return totals
+
+
+# Where each figure of a plan comes from, written into the plan file so that a reviewer need not guess.
+PLAN_SOURCES = {
+    "computed": "segments, consuming, servers_after, replication and replication_after are computed by pinotops from "
+                "the ideal states, instance tags and live instances the controller returned when the plan was made",
+    "from_pinot": "bytes are the servers' own segment sizes from the controller's GET /tables/{table}/size (left out "
+                  "where a server reported none)",
+    "not_used": "Pinot's rebalance dry run is not asked: asked before the untag it answers 'already balanced', so it "
+                "cannot show what the decommission will move",
+}
+
+
+def decommission_moves(removing, live, server_tags, tables, table_bytes):
+    """Per server to remove, each affected table with what must move off it (see plan_removal for `tables`)."""
+    servers = []
+    for name in removing:
+        moves = []
+        for entry in tables:
+            if name not in entry["segments_on_removed"] and name not in entry["servers_before"]:
+                continue
+            move = {"table": entry["table"], "segments": entry["segments_on_removed"].get(name, 0),
+                    "consuming": entry["consuming_on_removed"].get(name, 0),
+                    "servers_after": entry["live_servers_after"], "replication": entry["replication"],
+                    "replication_after": entry["replication_after"]}
+            size = (table_bytes.get(entry["table"]) or {}).get(name)
+            if size is not None:
+                move["bytes"] = size
+            moves.append(move)
+        servers.append({"name": name, "live": name in live, "tags": sorted(server_tags.get(name) or []),
+                        "tables": moves})
+    return servers
+
+
+def plan_markdown(record):
+    """A short Markdown summary of a decommission plan record, for a pull request or an approval node."""
+    decision = record["decision"]
+    lines = ["# Decommission plan `%s`" % record["hash"], "",
+             "- Created: %s; Pinot cluster `%s`" % (record.get("created_at"), record["fingerprint"].get("cluster")),
+             "- Remove: %s" % (", ".join("`%s`" % name for name in decision["remove"]) or "nothing")]
+    statefulset = record["fingerprint"].get("statefulset")
+    if statefulset:
+        lines.append("- StatefulSet `%s/%s`: %s -> %s replicas" % (
+            statefulset["namespace"], statefulset["name"], statefulset["replicas"], decision["target_replicas"]))
+    lines += ["", "| Server | Table | Segments to move | Consuming | Bytes | Replication | Servers after |",
+              "|---|---|---|---|---|---|---|"]
+    for server in record["servers"]:
+        for move in server["tables"] or [{"table": "(none)", "segments": 0, "consuming": 0, "servers_after": [],
+                                          "replication": "", "replication_after": ""}]:
+            lines.append("| `%s`%s | %s | %d | %d | %s | %s -> %s | %d |" % (
+                server["name"], "" if server["live"] else " (not live)", move["table"], move["segments"],
+                move["consuming"], move.get("bytes", "n/a"), move["replication"], move["replication_after"],
+                len(move["servers_after"])))
+    if record.get("problems"):
+        lines += ["", "Problems: " + "; ".join(record["problems"])]
+    lines += ["", "Figures: " + "; ".join("%s: %s" % item for item in sorted(PLAN_SOURCES.items())), ""]
+    return "\n".join(lines)

@@ -16,6 +16,7 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 import time
 
+from ansible_collections.pinotops.pinot.plugins.module_utils.backoff import backoff_delays
 from ansible_collections.pinotops.pinot.plugins.module_utils.convergence import convergence, plan_moves, servers_not_live
 from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
 from ansible_collections.pinotops.pinot.plugins.module_utils.plan import min_available_after
@@ -150,6 +151,38 @@ RACE_RESENDS = 3
 RACE_PAUSE_SECONDS = 1.0
 
 
+# A rebalance POST the controller did not answer (it stopped, or broke off the connection) is sent again once it
+# answers: a rebalance it had started died with it (Pinot 0.11), or Pinot 1.x answers 409 naming its job, which the
+# task then follows. Waits between tries: 2, 4, 8, 16, 30, 30, 30 s (two minutes for a controller restart).
+UNANSWERED_RESENDS = 7
+
+
+def send_rebalance(client, result, params, target, sleep=time.sleep):
+    """submit_rebalance, sent again while Pinot did not take it: no answer (UNANSWERED_RESENDS) or an ideal-state
+    write that lost a race (RACE_RESENDS). Returns the target assignment, as submit_rebalance does."""
+    delays = backoff_delays(2.0, 30.0)
+    unanswered = races = 0
+    while True:
+        try:
+            target = submit_rebalance(client, result, params, target)
+        except PinotError as exc:
+            if not exc.unavailable or unanswered == UNANSWERED_RESENDS:
+                raise
+            unanswered += 1
+            delay = next(delays)
+            result["notes"].append("the controller did not answer the rebalance request (%s); sending it again in "
+                                   "%.0f s" % (exc, delay))
+            sleep(delay)
+            continue
+        if not lost_ideal_state_race(result) or races == RACE_RESENDS:
+            return target
+        races += 1
+        result["notes"].append("Pinot answered FAILED (%s); its one write of the ideal state fails when the ideal "
+                               "state changes at the same moment, as a segment commit does under ingestion; sent the "
+                               "same rebalance again (%d of %d)" % (result["description"], races, RACE_RESENDS))
+        sleep(RACE_PAUSE_SECONDS)
+
+
 def lost_ideal_state_race(result):
     """Whether Pinot's synchronous answer says it aborted because the ideal state changed under it."""
     return result["status"] == "FAILED" and IDEAL_STATE_RACE in (result["description"] or "")
@@ -158,8 +191,8 @@ def lost_ideal_state_race(result):
 def submit_rebalance(client, result, params, target):
     """POST the rebalance of one planned table and record Pinot's answer in `result`.
 
-    The client never repeats a POST by itself; start_table sends it again only for a rebalance the controller
-    abandoned.
+    The client never repeats a POST by itself; start_table sends it again for a rebalance the controller abandoned,
+    and one Pinot did not take (send_rebalance).
 
     Returns the target assignment: Pinot's answer where it has one, else `target`.
     """
@@ -210,15 +243,7 @@ def start_table(client, result, params, target, wait, deadline, stall_timeout=60
     """
     table, table_type = result["table"], result["table_type"]
     started = clock()
-    target = submit_rebalance(client, result, params, target)
-    for resend in range(1, RACE_RESENDS + 1):
-        if not lost_ideal_state_race(result):
-            break
-        result["notes"].append("Pinot answered FAILED (%s); its one write of the ideal state fails when the ideal "
-                               "state changes at the same moment, as a segment commit does under ingestion; sent the "
-                               "same rebalance again (%d of %d)" % (result["description"], resend, RACE_RESENDS))
-        sleep(RACE_PAUSE_SECONDS)
-        target = submit_rebalance(client, result, params, target)
+    target = send_rebalance(client, result, params, target, sleep)
     if result["status"] == "NO_OP":
         result.update(outcome="finished", converged=True, changed=False)
         return _finish(client, result, target, started, clock)
@@ -245,8 +270,16 @@ def start_table(client, result, params, target, wait, deadline, stall_timeout=60
             break
         restarts += 1
         result["notes"].extend(outcome["notes"])
+        if follow:  # Pinot 1.x answers 409 while its job says IN_PROGRESS: cancel that job first
+            if not client.has_rebalance_cancel():
+                outcome = dict(outcome, message="%s. Not started again: this controller has no rebalance cancel API "
+                                                "(%s) to end that job" % (outcome["message"], FEATURES[FEATURE_CANCEL]))
+                break
+            cancelled = client.cancel_rebalance(table, table_type)
+            result["notes"].append("cancelled job(s) %s, which Pinot still reported IN_PROGRESS" % (
+                ", ".join(cancelled) or "(none listed)"))
         result["notes"].append("%s; started it again (restart %d of %d)" % (outcome["message"], restarts, RESTARTS))
-        target = submit_rebalance(client, result, params, target)
+        target = send_rebalance(client, result, params, target, sleep)
         if result["status"] not in ("DONE", "IN_PROGRESS"):
             outcome = dict(outcome, outcome="failed", message="Pinot did not restart the rebalance: %s %s" % (
                 result["status"], result["description"]))

@@ -41,10 +41,11 @@ STATUS_GRACE_SECONDS = 15.0
 # mean the controller no longer runs the rebalance, and Pinot has no job to say why.
 ABANDONED_AFTER_SECONDS = 30.0
 
-# Pinot 1.5.1 was seen answering IN_PROGRESS for a job with nothing left to move, its views at the target, for 17+
-# minutes after the controller logged it finished (RebalanceChecker leaves a job alone for an hour). Seen that way
-# on this many polls over this long, the table is finished here. A job between two steps does not look like this:
-# its ideal state is short of the target.
+# Pinot 1.5.1 was seen answering IN_PROGRESS for a job whose views were at the target for 17+ minutes: once after
+# the controller logged it finished (nothing left to move), and after a controller restart (SIGKILL) with the job's
+# counts frozen where they were (RebalanceChecker leaves a job alone for heartbeatTimeoutInMs, an hour by default).
+# Seen that way on this many polls over this long, the table is finished here. A job between two steps does not look
+# like this: its ideal state is short of the target.
 SETTLED_AFTER_SECONDS = 60.0
 SETTLED_AFTER_POLLS = 3
 
@@ -90,6 +91,7 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
     ideal, external, progress = {}, {}, None
     unavailable_since, unavailable_error = None, None
     caught_up_since = None
+    job_seen, job_unchanged = None, False
     settled_since, settled_polls = None, 0
     reset = []
     while True:
@@ -104,6 +106,8 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
                         following = False
                 else:
                     job = job_view(reply)
+                    seen = dict(job, elapsed_seconds=None)
+                    job_unchanged, job_seen = seen == job_seen, seen
                     if job["status"] in FAILED_STATUSES:
                         retry = _retry_of(client, table, table_type, job, job_id)
                         if retry:
@@ -135,9 +139,7 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
                     settled_since = now if settled_since is None else settled_since
                     settled_polls += 1
                     if settled_polls >= SETTLED_AFTER_POLLS and now - settled_since >= settled_after:
-                        notes.append("Pinot still reports the job %s IN_PROGRESS with nothing left to move (for %.0f s, "
-                                     "%d polls); the external view matches the target" % (
-                                         job_id, now - settled_since, settled_polls))
+                        notes.append(_settled_note(job, job_id, now - settled_since, settled_polls))
                         finished = True
                 else:
                     settled_since, settled_polls = None, 0
@@ -148,18 +150,29 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
             if best is None or progress["remaining_replicas"] < best:
                 best = progress["remaining_replicas"]
                 last_progress = now
-            caught_up = (not following and progress["external_view_pending"] == 0
+            # A job Pinot still reports IN_PROGRESS, unchanged, is no better than no job: a controller killed
+            # mid-rebalance leaves it that way for an hour (tests/harness/PINOT_VERSIONS.md).
+            job_frozen = following and job is not None and job["status"] == "IN_PROGRESS" and job_unchanged
+            caught_up = ((not following or job_frozen) and progress["external_view_pending"] == 0
                          and progress["ideal_state_pending"] > 0)
             if not caught_up:
                 caught_up_since = None
             elif caught_up_since is None:
                 caught_up_since = now
             if caught_up and abandoned_after and now - caught_up_since >= abandoned_after:
-                return _outcome("abandoned", job, job_id, progress, notes, message=(
-                    "the external view has served the ideal state for %.0f s but %d segments are not at their target "
-                    "yet: the rebalance stopped moving them and Pinot did not say why (there is no job to ask before "
-                    "Pinot 1.0). Likely causes: %s" % (now - caught_up_since, progress["ideal_state_pending"],
-                                                       ABANDONED_CAUSES)))
+                if following:
+                    message = ("Pinot still reports job %s IN_PROGRESS, its progress unchanged, while the external view "
+                               "has served the ideal state for %.0f s with %d segments not at their target: the "
+                               "rebalance stopped moving them and Pinot did not say why. Likely causes: the controller "
+                               "restarted (Pinot 1.x leaves the job IN_PROGRESS until its heartbeat timeout, an hour "
+                               "by default), or Pinot aborted it without updating the job (its controller log says)" % (
+                                   job_id, now - caught_up_since, progress["ideal_state_pending"]))
+                else:
+                    message = ("the external view has served the ideal state for %.0f s but %d segments are not at "
+                               "their target yet: the rebalance stopped moving them and Pinot did not say why (there "
+                               "is no job to ask before Pinot 1.0). Likely causes: %s" % (
+                                   now - caught_up_since, progress["ideal_state_pending"], ABANDONED_CAUSES))
+                return _outcome("abandoned", job, job_id, progress, notes, message=message)
         said = _job_said(job["status"] if following and job else None)
         if unavailable_since is not None:
             said += "; the controller has not answered for %.0f s (last error: %s)" % (
@@ -177,10 +190,22 @@ def wait_for_rebalance(client, table, table_type, job_id=None, target=None, dead
 
 
 def _settled_in_progress(job, target, progress):
-    """A job still IN_PROGRESS whose progress counts nothing remaining, with the ideal state at the (known) target
-    and the external view serving it."""
-    return (job["status"] == "IN_PROGRESS" and bool(target) and nothing_remaining(job)
-            and progress["converged"] == progress["segments"])
+    """A job still IN_PROGRESS with the ideal state at the (known) target and the external view serving it."""
+    return job["status"] == "IN_PROGRESS" and bool(target) and progress["converged"] == progress["segments"]
+
+
+def _settled_note(job, job_id, seconds, polls):
+    """What was seen of a job that stayed IN_PROGRESS with its views at the target."""
+    if nothing_remaining(job):
+        return ("Pinot still reports the job %s IN_PROGRESS with nothing left to move (for %.0f s, %d polls); the "
+                "external view matches the target" % (job_id, seconds, polls))
+    counts = [job.get(key) for key in ("remaining_segments_to_add", "remaining_segments_to_delete")]
+    said = ("counting %s segment(s) to add and %s to delete" % tuple(counts) if None not in counts
+            else "without progress counts")
+    return ("Pinot still reports the job %s IN_PROGRESS, %s, but the ideal state has been at the rebalance's target "
+            "and the external view has served it for %.0f s (%d polls): the job is no longer being updated. Seen "
+            "after a controller restart; Pinot's RebalanceChecker looks at such a job only after its "
+            "heartbeatTimeoutInMs (an hour by default)" % (job_id, said, seconds, polls))
 
 
 def _retry_of(client, table, table_type, job, job_id):

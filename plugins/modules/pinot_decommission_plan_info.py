@@ -83,6 +83,49 @@ options:
         replicas up lets every replica of a segment move at once.
     type: int
     default: 1
+  plan_statefulset:
+    description:
+      - The StatefulSet a plan scales, recorded in RV(plan.fingerprint) (its replicas now) and RV(plan.decision) (the
+        replica count after). Omit when no StatefulSet is scaled.
+    type: dict
+    suboptions:
+      name:
+        description: StatefulSet name.
+        type: str
+        required: true
+      namespace:
+        description: Its namespace.
+        type: str
+        required: true
+      replicas:
+        description: Its replica count now.
+        type: int
+        required: true
+      target_replicas:
+        description: The replica count the run scales it to.
+        type: int
+        required: true
+  plan:
+    description:
+      - The text of a plan file an earlier (check mode) run wrote, to check against the cluster now (or that text
+        already parsed into a dictionary, as ansible-core 2.18 templating hands it over). The result lists in
+        RV(plan_refusals) every reason not to apply it.
+    type: raw
+  plan_hash:
+    description:
+      - The hash of the approved plan (RV(plan.hash) of the plan run). Listed in RV(plan_refusals) when the cluster
+        or the request no longer hashes to it, or when it is not a hash.
+    type: str
+  plan_max_age:
+    description:
+      - Seconds; a plan O(plan) older than this is refused. V(0) accepts any age. Only a plan file has a creation
+        time, so with O(plan_hash) alone the age is not checked.
+    type: int
+    default: 0
+  include_bytes:
+    description: Ask Pinot for the size of the affected tables' segments (the C(bytes) in RV(plan.servers)).
+    type: bool
+    default: true
 notes:
   - A table's replication is C(segmentsConfig.replicasPerPartition) for realtime tables (when set), otherwise
     C(segmentsConfig.replication).
@@ -216,14 +259,79 @@ missing:
   type: list
   elements: str
   sample: []
+plan:
+  description:
+    - The plan as a record to review and later apply - what the decommission role writes to its plan file.
+    - Its RV(plan.hash) is over RV(plan.fingerprint) and RV(plan.decision) only, so the same request on an unchanged
+      cluster hashes the same; segment counts and bytes are not hashed (a realtime segment commit changes them).
+  returned: always
+  type: dict
+  contains:
+    format:
+      description: The plan format, 1.
+      type: int
+    kind:
+      description: V(server_decommission).
+      type: str
+    created_at:
+      description: When it was computed (UTC, ISO 8601).
+      type: str
+    hash:
+      description: sha256 (64 hex characters) of the format, kind, fingerprint and decision.
+      type: str
+    decision:
+      description: What the run does - C(remove) (server ids) and C(target_replicas) (V(null) without a StatefulSet).
+      type: dict
+    fingerprint:
+      description:
+        - The cluster state the plan depends on - C(cluster) (Pinot cluster name), C(statefulset) (namespace, name,
+          replicas), C(instances) (every server's sorted tags and liveness), C(tables) (per affected table its server
+          tag, replication and C(layout), a hash of which servers its ideal state assigns each realtime partition or
+          other segment to; a segment commit does not change it, a rebalance does).
+      type: dict
+    servers:
+      description:
+        - Per server to remove - C(name), C(live), C(tags) and C(tables) - per affected table C(segments) (segments
+          its ideal state assigns to the server), C(consuming) (of which consuming), C(bytes) (Pinot's figure, when a
+          server reported one), C(replication), C(replication_after) and C(servers_after) (the live servers that remain
+          tagged for it).
+      type: list
+      elements: dict
+    problems:
+      description: RV(problems).
+      type: list
+      elements: str
+    sources:
+      description: Which figures pinotops computes and which come from Pinot.
+      type: dict
+plan_markdown:
+  description: A short Markdown summary of RV(plan), for a pull request or an approval node.
+  returned: always
+  type: str
+plan_refusals:
+  description:
+    - Why O(plan) or O(plan_hash) may not be applied to the cluster as it is now (another cluster or StatefulSet, an
+      edited plan, too old, and each change since the plan - server gone, new table, tags changed, replicas changed).
+    - Empty when neither was given, or when the cluster is still in the state the plan was computed for.
+  returned: always
+  type: list
+  elements: str
+  sample: ["cluster changed since the plan: tags changed on Server_a_8098: DefaultTenant_OFFLINE, now none"]
 """
+
+import datetime
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.args import empty_list_message
 from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import view_summary
 from ansible_collections.pinotops.pinot.plugins.module_utils.common import PinotModule
 from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
 from ansible_collections.pinotops.pinot.plugins.module_utils.names import instance_type, split_table_name
-from ansible_collections.pinotops.pinot.plugins.module_utils.plan import plan_removal, statefulset_instances
+from ansible_collections.pinotops.pinot.plugins.module_utils.plan import (PLAN_SOURCES, bytes_by_server, decommission_moves,
+                                                                          plan_markdown, plan_removal, statefulset_instances)
+from ansible_collections.pinotops.pinot.plugins.module_utils.plan_record import (PLAN_FORMAT, fingerprint, parse_plan,
+                                                                                 plan_hash, plan_refusals)
+
+KIND = "server_decommission"
 
 
 def read_cluster(client):
@@ -273,6 +381,16 @@ def main():
                 instance_template=dict(type="str", default="Server_{pod}.{service}.{namespace}.svc.{domain}_{port}"),
             )),
             min_available_replicas=dict(type="int", default=1),
+            plan_statefulset=dict(type="dict", options=dict(
+                name=dict(type="str", required=True),
+                namespace=dict(type="str", required=True),
+                replicas=dict(type="int", required=True),
+                target_replicas=dict(type="int", required=True),
+            )),
+            plan=dict(type="raw"),
+            plan_hash=dict(type="str"),
+            plan_max_age=dict(type="int", default=0),
+            include_bytes=dict(type="bool", default=True),
         ),
         mutually_exclusive=[("instances", "statefulset")],
         required_one_of=[("instances", "statefulset")],
@@ -302,9 +420,51 @@ def main():
     for name in present:
         held = sum(entry["segments_on_removed"].get(name, 0) for entry in plan["tables"])
         instances.append({"name": name, "live": name in live, "tags": server_tags[name], "segments": held})
+    try:
+        record = plan_record(module, present, server_tags, tables, live, plan)
+    except PinotError as exc:
+        module.fail_from_error(exc, msg="Could not read the Pinot cluster name for the plan's fingerprint")
+    given = None
+    refusals = []
+    if module.params["plan"] is not None:
+        given, error = parse_plan(module.params["plan"])
+        refusals = [error] if error else []
+    if not refusals:
+        refusals = plan_refusals(record, given_hash=module.params["plan_hash"], plan=given,
+                                 max_age=module.params["plan_max_age"], now=utc_now())
     module.exit_json(changed=False, safe=plan["safe"], problems=plan["problems"], tables=plan["tables"],
                      downtime_tables=plan["downtime_tables"],
-                     instances=instances, targets=wanted, missing=sorted(set(wanted) - set(present)))
+                     instances=instances, targets=wanted, missing=sorted(set(wanted) - set(present)),
+                     plan=record, plan_markdown=plan_markdown(record), plan_refusals=refusals)
+
+
+def utc_now():
+    """Now, in UTC, without a time zone (as plan_record.parse_time reads a plan's created_at)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def plan_record(module, present, server_tags, tables, live, plan):
+    """The reviewable plan: the decision, the fingerprint of the state it depends on, its hash, and per server the moves."""
+    sts = module.params["plan_statefulset"]
+    affected = dict((entry["table"], {"server_tag": entry["server_tag"], "replication": entry["replication"],
+                                      "ideal_state": tables[entry["table"]].get("ideal_state")})
+                    for entry in plan["tables"])
+    state = fingerprint(module.client.cluster_name(), server_tags, live, affected,
+                        statefulset=dict((key, sts[key]) for key in ("namespace", "name", "replicas")) if sts else None)
+    decision = {"remove": sorted(present), "target_replicas": sts["target_replicas"] if sts else None}
+    table_bytes = {}
+    if module.params["include_bytes"]:
+        for entry in plan["tables"]:
+            try:
+                reply = module.client.table_size(entry["table"])
+            except PinotError:  # the figure is optional: a controller that cannot size a table leaves it out
+                continue
+            table_bytes[entry["table"]] = bytes_by_server(reply, split_table_name(entry["table"])[1], set(present))
+    return {"format": PLAN_FORMAT, "kind": KIND, "hash": plan_hash(KIND, state, decision),
+            "created_at": utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "decision": decision, "fingerprint": state,
+            "servers": decommission_moves(sorted(present), live, server_tags, plan["tables"], table_bytes),
+            "problems": plan["problems"], "sources": PLAN_SOURCES}
 
 
 if __name__ == "__main__":

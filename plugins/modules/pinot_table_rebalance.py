@@ -197,11 +197,14 @@ options:
       - While it waits, a replica the target assigns that is in ERROR (a server could not load it, for example
         because the download from a restarting controller failed) is reset once, as an operator would with
         C(POST /segments/{table}/{segment}/reset); C(notes) lists each reset.
-      - Pinot 1.5.1 was seen reporting a job C(IN_PROGRESS) long after it had moved everything. When the job's progress
-        (Pinot 1.4 or newer) counts nothing left to add, delete or converge, and the ideal state is at the dry run's
-        target with the external view serving it, for 60 seconds and at least 3 polls, the table is finished
+      - Pinot 1.5.1 was seen reporting a job C(IN_PROGRESS) long after it had moved everything, with nothing left to
+        move in its counts, and after a controller restart with its counts frozen (Pinot's RebalanceChecker looks at
+        such a job only after an hour). When the ideal state is at the rebalance's target with the external view
+        serving it for 60 seconds and at least 3 polls while the job says C(IN_PROGRESS), the table is finished
         (C(status) stays what Pinot says) and C(notes) says what was seen. The same when the task attached to
-        such a job after Pinot answered 409.
+        such a job after Pinot answered 409. When such a job stays unchanged while the external view serves an ideal
+        state short of the target for 30 seconds, the task cancels it (Pinot 1.1 or newer) and starts the rebalance
+        again, up to 3 times.
       - With V(false) the task returns right after starting, with the job ids and a first progress snapshot.
     type: bool
     default: true

@@ -28,7 +28,7 @@ from processes import LOOPBACK, cache_root, free_ports, pid_is, port_open, termi
 
 HARNESS_DIR = Path(__file__).resolve().parent
 DATA_DIR = HARNESS_DIR / "pinot"
-DEFAULT_VERSION = "0.11.0"
+DEFAULT_VERSION = "1.5.1"
 # Kafka broker, event generator and the OFFLINE segments come from this release's classpath whatever
 # the cluster's version: they are the test's infrastructure, not Pinot under test (Pinot 1.x reads
 # the segments 0.11's CreateSegment builds, and its Kafka 3.9 client talks to that Kafka 2.8 broker).

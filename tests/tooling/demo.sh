@@ -25,7 +25,7 @@ mkdir -p "$(dirname "$run_dir")" "$(dirname "$k8s_dir")"
 echo "== building the Kubernetes binaries (cached after the first run)"
 "${k8s[@]}" build
 # `up` prints the cluster's state as JSON (~95 lines): kept in a file, not shown.
-echo "== starting Pinot (4 servers, Kafka, the events table) from Maven Central"
+echo "== starting Pinot 1.5.1 (4 servers, Kafka, the events table) from Maven Central (modules a registry lacks: ../shared/pinot-1.5.1/jars)"
 "${pinot[@]}" up --integration-config "$config" >"$run_dir.status.json"
 echo "== starting the Kubernetes control plane (pinot-server StatefulSet, 4 pods backed by those servers)"
 "${k8s[@]}" up --pinot-state "$run_dir/state.json" >"$k8s_dir.status.json"

@@ -32,7 +32,7 @@ K8S_HARNESS = ROOT / "tests" / "harness" / "k8s_cluster.py"
 # pytest runs files in this order. The decommission scenario leaves 3 servers; the fault, bad-input and secrets
 # suites start from that state and leave it as they found it.
 SYSTEM_TESTS = ["tests/system/test_pinot_harness.py", "tests/system/test_k8s_harness.py",
-                "tests/system/test_server_decommission.py", "tests/system/test_faults.py",
+                "tests/system/test_decommission_plan.py", "tests/system/test_server_decommission.py", "tests/system/test_faults.py",
                 "tests/system/test_bad_input.py", "tests/system/test_secrets.py"]
 
 
@@ -109,6 +109,8 @@ def main():
     parser.add_argument("--server-version", default=os.environ.get("PINOTOPS_PINOT_SERVER_VERSION"))
     parser.add_argument("--label", default="system",
                         help="names the run dir (LABEL-cluster) and the JUnit files (LABEL-*.xml); one per release")
+    parser.add_argument("--targets", default="all",
+                        help="comma-separated integration targets to run, 'all' (default) or 'none'")
     parser.add_argument("--pytest", default=",".join(SYSTEM_TESTS),
                         help="comma-separated system test files to run, in order (default: all)")
     args = parser.parse_args()
@@ -119,6 +121,12 @@ def main():
         versions += ["--server-version", args.server_version]
     if not args.down and not args.junit_dir:
         parser.error("--junit-dir is required")
+    targets = sorted(p.name for p in (ROOT / "tests" / "integration" / "targets").iterdir() if p.is_dir())
+    if args.targets != "all":  # checked before any cluster starts
+        unknown = set(args.targets.split(",")) - set(targets) - {"none"}
+        if unknown:
+            parser.error("no integration target named %s" % ", ".join(sorted(unknown)))
+        targets = [target for target in targets if target in args.targets.split(",")]
 
     def note(text):
         print(text, flush=True)
@@ -164,7 +172,6 @@ def main():
         variables = json.loads(config.read_text(encoding="utf-8"))
         variables["pinot_harness_cli"] = " ".join(shlex.quote(str(c)) for c in harness)
         config.write_text(json.dumps(variables, indent=2) + "\n", encoding="utf-8")
-        targets = sorted(p.name for p in (ROOT / "tests" / "integration" / "targets").iterdir() if p.is_dir())
         if targets:
             # every target runs, also after one failed; the failed ones are named at the end (and in the summary)
             started = time.monotonic()
@@ -173,8 +180,8 @@ def main():
             failed = failed_targets(output, targets)
             (run_dir / "integration.log").write_text(output, encoding="utf-8")
             for target in failed:
-                note("%s: %s (whole output: %s)" % (target, first_failure(output, target) or "no failed task found",
-                                                   run_dir / "integration.log"))
+                first = first_failure(output, target) or "no failed task found"
+                note("%s: %s (whole output: %s)" % (target, first, run_dir / "integration.log"))
             write_targets_junit(pathlib.Path(args.junit_dir, args.label + "-integration.xml"), targets, failed,
                                 time.monotonic() - started)
             if code != 0 and not failed:

@@ -7,15 +7,18 @@
 #   lint         ansible-lint (production profile), antsibull-changelog lint
 #   docs         antsibull-docs lint-collection-docs + render the collection docs
 #   build        ansible-galaxy collection build + install --no-deps + ansible-doc for every module
-#   system       a real local Pinot 0.11.0 cluster (+ Kubernetes control plane): integration targets and system tests
-#   system-1.5.1 the same on Pinot 1.5.1: integration targets, harness tests and the decommission end to end
+#   system       a real local Pinot 1.5.1 cluster (+ Kubernetes control plane): every integration target and system test
+#   system-0.11  Pinot 0.11.0, for the fallback paths older controllers take: every integration target, the harness
+#                tests, the decommission end to end, a controller restart mid-rebalance, bad input (0.11's 403)
+#   system-mixed a 1.5.1 controller and broker with 0.11.0 servers (a rolling upgrade half-way): the harness tests and
+#                the decommission end to end
 #
 # Everything it needs is installed by tests/tooling/bootstrap.sh into ~/.cache/pinotops.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root" || exit 2
-stages=${STAGES:-units sanity lint docs build system system-1.5.1}
+stages=${STAGES:-units sanity lint docs build system system-0.11 system-mixed}
 lines=${ANSIBLE_LINES:-2.19 2.18}
 work=${PINOTOPS_TEST_WORK:-$HOME/.cache/pinotops/test-work}
 junit_dir="$work/junit"
@@ -170,9 +173,10 @@ run_system() {  # run_system [run_system.py options]: the system tests on one Pi
     "$venv/bin/python" tests/tooling/run_system.py --junit-dir "$junit_dir" --notes "$notes" "$@"
 }
 
-# Pinot 1.5.1: every integration target, the harness tests (each feature probe's live answer) and the decommission
-# end to end. The fault, bad-input and secrets files run on 0.11.0 only for now (see tests/harness/PINOT_VERSIONS.md).
-system_151_tests=tests/system/test_pinot_harness.py,tests/system/test_k8s_harness.py,tests/system/test_server_decommission.py
+# What the older release and the mixed cluster still run (run_system.py runs every file on the default release).
+system_011_tests=tests/system/test_pinot_harness.py,tests/system/test_k8s_harness.py,tests/system/test_server_decommission.py,\
+tests/system/test_faults.py::test_controller_restart_during_the_rebalance_wait,tests/system/test_bad_input.py
+system_mixed_tests=tests/system/test_pinot_harness.py,tests/system/test_k8s_harness.py,tests/system/test_server_decommission.py
 
 for name in $stages; do
   case $name in
@@ -183,9 +187,12 @@ for name in $stages; do
     lint|docs|build)
       stage "$name" - "run_$name" ;;
     system)
-      stage "system (Pinot 0.11.0)" system- run_system --pinot-version 0.11.0 ;;
-    system-1.5.1)
-      stage "system (Pinot 1.5.1)" v1.5.1- run_system --pinot-version 1.5.1 --label v1.5.1 --pytest "$system_151_tests" ;;
+      stage "system (Pinot 1.5.1)" system- run_system --pinot-version 1.5.1 ;;
+    system-0.11)
+      stage "system (Pinot 0.11.0)" v0.11- run_system --pinot-version 0.11.0 --label v0.11 --pytest "$system_011_tests" ;;
+    system-mixed)
+      stage "system (Pinot 1.5.1, 0.11.0 servers)" mixed- run_system --pinot-version 1.5.1 --server-version 0.11.0 \
+        --label mixed --targets none --pytest "$system_mixed_tests" ;;
     *)
       echo "unknown stage: $name" >&2; exit 2 ;;
   esac

@@ -14,9 +14,15 @@ replace one with `fake.route(method, pattern, handler)`.
 
 Feature flags model the version differences the modules probe for:
 `drop_validation`, `tag_validation`, `live_instances`, `state_put`,
-`query_routing`. GET /swagger.json lists the routes that exist (a feature
-that is off is not listed), as Pinot's OpenAPI listing does; `api_listing =
-False` hides it, as a proxy might.
+`periodic_task_post`, `query_routing`. GET /swagger.json lists the routes that
+exist (a feature that is off is not listed), as Pinot's OpenAPI listing does;
+`api_listing = False` hides it, as a proxy might. Two more flags change only
+answers: `missing_table_404` (GET /tables/{t} of a table it does not have:
+404 as live 1.5.1 answers, else 200 {} as 0.11 does) and `shutdown_flag`
+(instance configs carry `shutdownInProgress`, Pinot 1.5+).
+
+Every default is the newest behaviour; tests/unit/test_fake_follows_live.py
+replays what live controllers answered against fakes set up per version.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,6 +39,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 CLUSTER = "PinotCluster"
+
+# GET /periodictask/names of a default 0.11/1.0 controller.
+TASK_NAMES = ["RetentionManager", "OfflineSegmentIntervalChecker", "RealtimeSegmentValidationManager",
+              "BrokerResourceValidationManager", "SegmentStatusChecker", "SegmentRelocator", "TaskMetricsEmitter"]
 
 
 def server_id(i):
@@ -58,10 +68,17 @@ class FakePinot:
     """In-memory cluster state plus the HTTP server that serves it."""
 
     def __init__(self, servers=4, drop_validation=True, tag_validation=True, live_instances=True, state_put=True,
-                 users=None):
+                 periodic_task_post=True, missing_table_404=True, shutdown_flag=True, users=None):
         self.features = dict(drop_validation=drop_validation, tag_validation=tag_validation,
-                             live_instances=live_instances, state_put=state_put,
+                             live_instances=live_instances, state_put=state_put, periodic_task_post=periodic_task_post,
                              query_routing=False)  # PUT state queries_disable|queries_enable (newer than 1.5)
+        self.missing_table_404 = missing_table_404
+        self.shutdown_flag = shutdown_flag
+        # periodic tasks: GET /periodictask/run answers {"taskId","isSuccessful": periodic_accepted} (0.11+), or with
+        # periodic_reply_shape "legacy" {"Log Request Id","Controllers notified"} (0.9/0.10); runs are listed in `runs`
+        self.periodic_reply_shape = "current"
+        self.periodic_accepted = True
+        self.runs = []
         self.users = users or {}  # username -> password; empty = no auth
         # Pinot 0.11 refuses wrong or missing credentials with 403 "Permission is denied for ..."; 401 elsewhere here.
         self.auth_failure_status = 401
@@ -106,6 +123,8 @@ class FakePinot:
             "grpcPort": -1, "adminPort": -1, "queryServicePort": -1, "queryMailboxPort": -1,
             "systemResourceInfo": None,
         }
+        if self.shutdown_flag:
+            self.instances[name]["shutdownInProgress"] = False
         if live:
             self.live.add(name)
 
@@ -387,8 +406,10 @@ class FakePinot:
             return [n for n in names if n in fake.tables and (not table_type or fake.tables[n]["type"] == table_type.upper())]
 
         def table_config(fake, match, query, body):
-            # Pinot answers 200 with {} for a table it does not have (checked live on 0.11).
+            # A table it does not have: 404 on live 1.5.1, 200 {} on live 0.11.
             found = typed_tables(fake, name_of(match))
+            if not found and fake.missing_table_404:
+                return error(404, "Table %s does not exist" % name_of(match))
             return Reply(200, dict((fake.tables[n]["type"], fake.tables[n]["config"]) for n in found))
 
         def table_view(view):
@@ -406,6 +427,36 @@ class FakePinot:
         def tenant_tables(fake, match, query, body):
             tenant = name_of(match)
             return Reply(200, {"tables": sorted(n for n, t in fake.tables.items() if t["config"]["tenants"]["server"] == tenant)})
+
+        def periodic_task_names(fake, match, query, body):
+            return Reply(200, list(TASK_NAMES))
+
+        def run_periodic_task(fake, match, query, body):
+            """PinotControllerPeriodicTaskRestletResource: checks the task and the table, then notifies controllers."""
+            task = (query.get("taskname") or [""])[0]
+            if task not in TASK_NAMES:
+                return error(404, "Periodic task '%s' not found." % task)
+            table = (query.get("tableName") or [None])[0]
+            table_type = (query.get("type") or [None])[0]
+            if table_type and table_type.upper() not in ("OFFLINE", "REALTIME"):
+                return error(400, "Illegal table type '%s'" % table_type)
+            if table:
+                for suffix in ("_OFFLINE", "_REALTIME"):
+                    if table.endswith(suffix) and table_type and suffix[1:] != table_type.upper():
+                        return error(403, "Table name: %s does not match table type: %s" % (table, table_type.upper()))
+                typed = [table] if table.endswith(("_OFFLINE", "_REALTIME")) else \
+                    [table + "_" + t for t in ("OFFLINE", "REALTIME") if not table_type or t == table_type.upper()]
+                matching = [t for t in typed if t in fake.tables]
+                if not matching:
+                    return error(404, "Table '%s' not found." % typed[0])
+                if len(matching) > 1:
+                    return error(500, "More than one table matches Table '%s'. Matching names: %s" % (table, matching))
+                table = matching[0]
+            task_id = "api-%08x" % (len(fake.runs) + 1)
+            fake.runs.append({"task": task, "table": table, "properties": body or None})
+            if fake.periodic_reply_shape == "legacy":
+                return Reply(200, {"Log Request Id": task_id, "Controllers notified": fake.periodic_accepted})
+            return Reply(200, {"taskId": task_id, "isSuccessful": fake.periodic_accepted})
 
         routes = [
             ("GET", r"/health", health),
@@ -427,6 +478,9 @@ class FakePinot:
             ("GET", r"/tables/(?P<name>[^/]+)/idealstate", table_view("idealstate")),
             ("GET", r"/tables/(?P<name>[^/]+)/externalview", table_view("externalview")),
             ("GET", r"/tenants/(?P<name>[^/]+)/tables", tenant_tables),
+            ("GET", r"/periodictask/names", periodic_task_names),
+            ("GET", r"/periodictask/run", run_periodic_task),
+            ("POST", r"/periodictask/run", feature("periodic_task_post", run_periodic_task)),
         ]
         for method, pattern, handler in reversed(routes):
             self.route(method, pattern, handler)

@@ -9,8 +9,9 @@
 behaviour of one Pinot line:
 
 - "0.11": POST only; an async rebalance answers IN_PROGRESS with no jobId and
-  there is no status, cancel or jobs endpoint (the live cluster's version).
-- "1.0": + jobId, GET /rebalanceStatus/{id}, GET /table/{t}/jobs.
+  there is no status or cancel endpoint; GET /table/{t}/jobs exists but lists
+  no rebalance (200 {}, as live 0.11 answers).
+- "1.0": + jobId, GET /rebalanceStatus/{id}, rebalance jobs in GET /table/{t}/jobs.
 - "1.1": + DELETE /tables/{t}/rebalance (cancel), tableRebalanceContext (retries).
 - "1.4": + rebalanceSummaryResult / preChecksResult, 409 when a job is running.
 
@@ -23,7 +24,10 @@ external view converges), `fail_first` (the first attempt FAILS and Pinot's
 RebalanceChecker starts attempt 2), `never_done` (tables whose job moves every
 segment but stays IN_PROGRESS with nothing remaining, as seen on Pinot 1.5.1).
 From 1.4 the job's overall progress counts what remains: nothing once the
-external view has caught up with the target.
+external view has caught up with the target. Every answer but a failure carries
+`instanceAssignment`, the target instance partitions (one partition and replica
+group, "0_0", of the servers with the tenant tag); live 1.5.1 adds instanceToPartitionIdMap, modelled here
+from 1.0 (the release that added it was not checked).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -169,6 +173,18 @@ class RebalanceSim:
                             "totalSegmentsBeforeRebalance": before, "totalSegmentsAfterRebalance": after}
         return {"serverInfo": {"serverSegmentChangeInfo": info}, "segmentInfo": {"totalSegmentsToBeMoved": 0}}
 
+    def instance_assignment(self, typed):
+        """RebalanceResult.instanceAssignment of a table without replica groups: {OFFLINE|CONSUMING: partitions}."""
+        table = self.fake.tables[typed]
+        tag = "%s_%s" % (table["config"]["tenants"]["server"], table["type"])
+        servers = sorted(name for name, conf in self.fake.instances.items() if tag in conf["tags"])
+        kind = "OFFLINE" if table["type"] == "OFFLINE" else "CONSUMING"
+        partitions = {"instancePartitionsName": "%s_%s" % (table["raw"], kind),
+                      "partitionToInstancesMap": {"0_0": servers}}
+        if self.since("1.0"):
+            partitions["instanceToPartitionIdMap"] = dict((name, 0) for name in servers)
+        return {kind: partitions}
+
     def _install(self):
         fake = self.fake
 
@@ -227,6 +243,7 @@ class RebalanceSim:
                                       "table: %s, must be less than number of replicas: %d, aborting the rebalance"
                                       % (job["job_id"], wanted, typed, replicas))
                     self._set_status(job, "FAILED")
+            reply["instanceAssignment"] = self.instance_assignment(typed)
             if pre_checks:
                 reply["preChecksResult"] = {"isMinimizeDataMovement": {"preCheckStatus": "PASS", "message": "ok"}}
             if self.since("1.4"):
@@ -260,7 +277,7 @@ class RebalanceSim:
             if not found:
                 return error(404, "Table '%s' not found." % raw)
             reply = {}
-            for job in self.jobs.values():
+            for job in self.jobs.values() if self.since("1.0") else ():  # 0.11 keeps no rebalance jobs
                 if job["table"] not in found:
                     continue
                 meta = {"jobId": job["job_id"], "tableName": job["table"], "jobType": "TABLE_REBALANCE",
@@ -284,8 +301,8 @@ class RebalanceSim:
 
         fake.route("POST", r"/tables/(?P<name>[^/]+)/rebalance", rebalance)
         fake.route("GET", r"/tables/(?P<name>[^/]+)/externalview", external_view)
+        fake.route("GET", r"/table/(?P<name>[^/]+)/jobs", table_jobs)
         if self.since("1.0"):
             fake.route("GET", r"/rebalanceStatus/(?P<id>[^/]+)", rebalance_status)
-            fake.route("GET", r"/table/(?P<name>[^/]+)/jobs", table_jobs)
         if self.since("1.1"):
             fake.route("DELETE", r"/tables/(?P<name>[^/]+)/rebalance", cancel)

@@ -289,3 +289,69 @@ def test_playbooks_take_the_controller_from_pinot_controller_url(collections, tm
     assert '"  server          segments",' in outputs["segment_report"]
     assert '"  pinot-server-3         1",' in outputs["segment_report"]
     assert cluster.runs == [{"task": "RetentionManager", "table": None, "properties": None}]
+
+
+# ---- issue 17: a reviewed plan, and an apply that refuses drift ----------------------------------------------------
+
+def make_plan(collections, tmp_path, fake):
+    run = play(collections, tmp_path, fake, check=True, server_decommission_replicas=3,
+               server_decommission_downtime_tables=["solo"], server_decommission_plan_path=str(tmp_path / "plan.json"))
+    assert run.rc == 0, run.output
+    return json.loads((tmp_path / "plan.json").read_text()), run
+
+
+def test_the_plan_is_written_in_check_mode_and_applied_by_its_hash(collections, tmp_path, cluster):
+    plan, run = make_plan(collections, tmp_path, cluster)
+    assert [c for c in cluster.writes() if c[2].get("dryRun") != ["true"]] == []
+    (server,) = plan["servers"]
+    assert server["name"] == S3
+    assert [(t["table"], t["segments"], t["replication"], t["replication_after"]) for t in server["tables"]] == [
+        ("solo_OFFLINE", 1, 1, 1), ("stats_OFFLINE", 2, 2, 2)]
+    assert plan["fingerprint"]["statefulset"] == {"name": "pinot-server", "namespace": "pinot-quickstart", "replicas": 4}
+    summary = (tmp_path / "plan.md").read_text()
+    assert plan["hash"] in summary and "| `%s` | stats_OFFLINE | 2 |" % S3 in summary
+    assert plan["hash"] in run.output  # the summary is shown, and published with set_stats
+
+    run = play(collections, tmp_path, cluster, server_decommission_replicas=3, server_decommission_downtime_tables=["solo"],
+               server_decommission_plan_hash=plan["hash"], server_decommission_plan_path=str(tmp_path / "plan.json"),
+               server_decommission_plan_max_age=600)
+    assert run.rc == 0, run.output
+    assert run.report["plan_hash"] == plan["hash"] and run.report["plan_approved"] is True
+    assert "plan matches the cluster (hash %s)" % plan["hash"] in run.report["checks_passed"]
+    assert run.report["overrides"] == ["server_decommission_downtime_tables: solo_OFFLINE"]
+    assert run.report["dropped"] == [S3]
+    markdown = (tmp_path / "r.md").read_text()
+    assert "Plan hash executed: `%s` (approved plan)" % plan["hash"] in markdown
+    assert "| `%s` | stats_OFFLINE | 2 | 0 | n/a | 2 -> 2 | 2 -> 0 |" % S3 in markdown
+
+
+def test_a_changed_tag_after_the_plan_is_refused_and_nothing_changes(collections, tmp_path, cluster):
+    plan, _run = make_plan(collections, tmp_path, cluster)
+    cluster.instances[S1]["tags"] = ["DefaultTenant_OFFLINE", "extra"]
+    run = play(collections, tmp_path, cluster, server_decommission_replicas=3, server_decommission_downtime_tables=["solo"],
+               server_decommission_plan_path=str(tmp_path / "plan.json"))
+    assert run.rc != 0
+    assert "Nothing was changed. The approved plan" in run.output
+    assert "tags changed on %s: DefaultTenant_OFFLINE, DefaultTenant_REALTIME, now DefaultTenant_OFFLINE, extra" % S1 \
+        in run.report["failure"]["error"]
+    assert [c for c in cluster.writes() if c[2].get("dryRun") != ["true"]] == [] and k8s_calls(run, "k8s_scale") == []
+    assert run.report["result"] == "failed" and run.report["plan_hash"] != plan["hash"]
+    assert "Failed at `Refuse a plan the cluster no longer matches`" in (tmp_path / "r.md").read_text()
+
+
+@pytest.mark.parametrize("bad, expected", [
+    ({"server_decommission_plan_hash": "1234"}, "must be 64 lowercase hex characters (it has 4 characters)"),
+    ({"server_decommission_plan_hash": "0" * 64}, "give the plan file (server_decommission_plan_path) to see what changed"),
+    ({"plan_text": "{not json"}, "the plan file is not JSON"),
+    ({"server_decommission_plan_path": "/nonexistent/plan.json"}, "The plan file /nonexistent/plan.json"),
+])
+def test_bad_plan_input_is_refused_and_nothing_changes(collections, tmp_path, cluster, bad, expected):
+    bad = dict(bad)
+    if "plan_text" in bad:
+        (tmp_path / "bad.json").write_text(bad.pop("plan_text"))
+        bad["server_decommission_plan_path"] = str(tmp_path / "bad.json")
+    run = play(collections, tmp_path, cluster, server_decommission_replicas=3, server_decommission_downtime_tables=["solo"],
+               **bad)
+    assert run.rc != 0
+    assert expected in " ".join(run.output.split()) and "Nothing was changed." in run.output
+    assert cluster.writes() == [] and k8s_calls(run, "k8s_scale") == []

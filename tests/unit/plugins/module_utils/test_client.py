@@ -259,9 +259,18 @@ def test_typed_tables_come_from_two_listings(fake):
     assert [(c[1], c[2]["type"]) for c in fake.requests] == [("/tables", ["offline"]), ("/tables", ["realtime"])]
 
 
+@pytest.mark.parametrize("missing_table_404", [True, False])
+def test_table_config_of_an_unknown_table_is_empty(fake, missing_table_404):
+    """Live 1.5.1 answers 404 for a table it does not have, 0.11 200 {}: both mean "no such table"."""
+    fake.missing_table_404 = missing_table_404
+    fake.add_table("events_OFFLINE", {})
+    client = client_for(fake)
+    assert client.get_table_config("nosuch") == {}
+    assert list(client.get_table_config("events")) == ["OFFLINE"]
+
+
 def test_probes_new_controller(fake):
     fake.route("DELETE", r"/tables/(?P<name>[^/]+)/rebalance", lambda f, m, q, b: Reply(200, []))
-    fake.route("POST", r"/periodictask/run", lambda f, m, q, b: Reply(200, {}))
     client = client_for(fake)
     assert client.has_drop_validation() and client.has_tag_validation() and client.has_live_instances()
     assert client.has_rebalance_cancel() and client.has_periodic_task_post()
@@ -274,7 +283,8 @@ def test_probes_new_controller(fake):
 
 
 def test_probes_old_controller(fake):
-    fake.features.update(drop_validation=False, tag_validation=False, live_instances=False, state_put=False)
+    fake.features.update(drop_validation=False, tag_validation=False, live_instances=False, state_put=False,
+                         periodic_task_post=False)
     client = client_for(fake)
     assert not client.has_drop_validation()
     assert not client.has_tag_validation()

@@ -10,8 +10,11 @@ __metaclass__ = type  # pylint: disable=invalid-name
 import pytest
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.plan import (
+    bytes_by_server,
+    decommission_moves,
     downtime_reason,
     min_available_after,
+    plan_markdown,
     plan_removal,
     statefulset_instances,
     table_replication,
@@ -174,3 +177,29 @@ def test_statefulset_custom_template():
 def test_statefulset_template_without_pod():
     with pytest.raises(ValueError):
         statefulset_instances("srv", 1, 2, [], template="Server_x_{port}", port=1)
+
+
+def test_bytes_by_server_sums_the_servers_figures():
+    reply = {"realtimeSegments": {"segments": {
+        "a": {"serverInfo": {"s3": {"diskSizeInBytes": 100}, "s0": {"diskSizeInBytes": 100}}},
+        "b": {"serverInfo": {"s3": {"diskSizeInBytes": 50}, "s1": {"diskSizeInBytes": -1}}}}}}
+    assert bytes_by_server(reply, "REALTIME", {"s3", "s1"}) == {"s3": 150}  # -1: the server reported no size
+    assert bytes_by_server(reply, "OFFLINE", {"s3"}) == {}
+    assert bytes_by_server(None, "OFFLINE", {"s3"}) == {}
+
+
+def test_decommission_moves_and_markdown():
+    tables = {"events_REALTIME": {"config": realtime(), "ideal_state": {
+        "events__0__0__x": {"s0": "ONLINE", "s3": "ONLINE"}, "events__0__1__x": {"s0": "CONSUMING", "s3": "CONSUMING"}}}}
+    plan = plan_removal(["s3"], four_servers(), tables, live={"s0", "s1", "s2", "s3"})
+    (server,) = decommission_moves(["s3"], {"s0", "s1", "s2", "s3"}, four_servers(), plan["tables"],
+                                   {"events_REALTIME": {"s3": 2048}})
+    assert server == {"name": "s3", "live": True, "tags": sorted(TAGS), "tables": [
+        {"table": "events_REALTIME", "segments": 2, "consuming": 1, "bytes": 2048, "replication": 2,
+         "replication_after": 2, "servers_after": ["s0", "s1", "s2"]}]}
+    record = {"hash": "h" * 64, "created_at": "2026-11-30T20:00:00Z", "decision": {"remove": ["s3"], "target_replicas": 3},
+              "fingerprint": {"cluster": "C", "statefulset": {"namespace": "n", "name": "pinot-server", "replicas": 4}},
+              "servers": [server], "problems": []}
+    text = plan_markdown(record)
+    assert "| `s3` | events_REALTIME | 2 | 1 | 2048 | 2 -> 2 | 3 |" in text
+    assert "StatefulSet `n/pinot-server`: 4 -> 3 replicas" in text and "rebalance dry run is not asked" in text

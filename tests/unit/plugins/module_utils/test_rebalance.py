@@ -296,11 +296,29 @@ def test_job_left_in_progress_needs_a_few_polls_not_only_the_time():
     assert outcome["outcome"] == "finished" and client.status_reads["j1"] == rw.SETTLED_AFTER_POLLS == 3
 
 
-@pytest.mark.parametrize("case", ["counts remain", "no counts (before 1.4)", "no target known", "view behind"])
+FROZEN = dict(NOTHING_LEFT, totalRemainingSegmentsToBeAdded=105, totalRemainingSegmentsToBeDeleted=105)
+
+
+@pytest.mark.parametrize("overall,said", [(FROZEN, "counting 105 segment(s) to add and 105 to delete"),
+                                          (None, "without progress counts")])
+def test_job_left_in_progress_by_a_restarted_controller_is_finished_when_the_views_are_at_the_target(overall, said):
+    """Pinot 1.5.1 after a SIGKILL of the controller: the job stays IN_PROGRESS with the counts it had, for an hour."""
+    client = ScriptedClient([(TARGET, BEFORE), (TARGET, TARGET)], statuses=["IN_PROGRESS"], overall=overall)
+    fake_time = FakeTime()
+    outcome = wait(client, fake_time, job_id="j1", target=TARGET)
+    assert outcome["outcome"] == "finished" and outcome["status"] == "IN_PROGRESS"
+    assert 62.0 <= fake_time.now < 62.0 + rw.POLL_CAP_SECONDS
+    (note,) = outcome["notes"]
+    assert note.startswith("Pinot still reports the job j1 IN_PROGRESS, %s, but the ideal state has been at the "
+                           "rebalance's target and the external view has served it for " % said)
+
+
+@pytest.mark.parametrize("case", ["ideal state short of the target", "no target known", "view behind"])
 def test_job_in_progress_is_followed_when_anything_is_unknown_or_left(case):
-    overall = dict(NOTHING_LEFT, totalRemainingSegmentsToConverge=1) if case == "counts remain" else NOTHING_LEFT
-    client = ScriptedClient([(TARGET, BEFORE if case == "view behind" else TARGET)], statuses=["IN_PROGRESS"],
-                            overall=None if case.startswith("no counts") else overall)
+    ideal = BEFORE if case.startswith("ideal state short") else TARGET
+    client = ScriptedClient([(ideal, TARGET if case.startswith("ideal state short") else
+                              BEFORE if case == "view behind" else TARGET)],
+                            statuses=["IN_PROGRESS"], overall=dict(NOTHING_LEFT, totalRemainingSegmentsToConverge=1))
     outcome = wait(client, FakeTime(), job_id="j1", target=None if case == "no target known" else TARGET,
                    deadline=300.0, stall_timeout=0)
     assert outcome["outcome"] == "timeout" and outcome["notes"] == []
@@ -328,7 +346,7 @@ def test_timeout_reports_job_and_progress():
     middle = {"s0": TARGET["s0"], "s1": BEFORE["s1"], "s2": BEFORE["s2"]}
     # Progress every poll (so no stall), never finished.
     views = [(middle, BEFORE), (middle, {"s0": {A: "ONLINE"}, "s1": BEFORE["s1"], "s2": BEFORE["s2"]})] + [(middle, middle)] * 50
-    client = ScriptedClient(views, statuses=["IN_PROGRESS"])
+    client = CountingJobClient(views, statuses=["IN_PROGRESS"])  # the job's counts move: Pinot is running it
     outcome = wait(client, fake_time, job_id="j1", target=TARGET, deadline=100.0, stall_timeout=0)
     assert outcome["outcome"] == "timeout" and outcome["job_id"] == "j1" and outcome["status"] == "IN_PROGRESS"
     assert outcome["message"] == "wait_timeout reached, not finished after 100 s of waiting (job IN_PROGRESS)"
@@ -420,11 +438,34 @@ def test_views_caught_up_short_of_the_target_mean_the_rebalance_was_abandoned():
     assert "the controller is no longer running" not in outcome["message"]
 
 
+class CountingJobClient(ScriptedClient):
+    """A job whose progress counts change on every poll: Pinot is still running it."""
+
+    def rebalance_status(self, job_id):
+        reply = super(CountingJobClient, self).rebalance_status(job_id)
+        reply["tableRebalanceProgressStats"]["rebalanceProgressStatsOverall"] = dict(
+            NOTHING_LEFT, totalRemainingSegmentsToBeAdded=1000 - self.status_reads[job_id])
+        return reply
+
+
+MIDDLE = {"s0": TARGET["s0"], "s1": BEFORE["s1"], "s2": BEFORE["s2"]}
+
+
 def test_views_caught_up_while_a_job_runs_are_not_abandoned():
-    middle = {"s0": TARGET["s0"], "s1": BEFORE["s1"], "s2": BEFORE["s2"]}
-    client = ScriptedClient([(middle, middle)], statuses=["IN_PROGRESS"])
+    client = CountingJobClient([(MIDDLE, MIDDLE)], statuses=["IN_PROGRESS"])
     outcome = wait(client, FakeTime(), job_id="j1", target=TARGET, stall_timeout=120)
     assert outcome["outcome"] == "stalled"
+
+
+def test_a_job_left_in_progress_short_of_the_target_is_abandoned():
+    """Pinot 1.x after a controller restart between two steps: the job says IN_PROGRESS, unchanged, for an hour."""
+    client = ScriptedClient([(MIDDLE, MIDDLE)], statuses=["IN_PROGRESS"], overall=FROZEN)
+    fake_time = FakeTime()
+    outcome = wait(client, fake_time, job_id="j1", target=TARGET, stall_timeout=600)
+    assert outcome["outcome"] == "abandoned" and fake_time.now < 60
+    assert outcome["message"].startswith("Pinot still reports job j1 IN_PROGRESS, its progress unchanged, while the "
+                                         "external view has served the ideal state for ")
+    assert "Likely causes: the controller restarted" in outcome["message"]
 
 
 def test_error_replicas_to_reset_are_those_the_target_assigns():
@@ -679,3 +720,89 @@ def test_other_failed_answers_are_not_sent_again():
     result = rb.new_table_result("t_OFFLINE", "OFFLINE")
     rb.start_table(client, result, {}, None, True, 600.0, clock=fake_time.clock, sleep=fake_time.sleep)
     assert len(client.posts) == 1 and result["outcome"] == "failed"
+
+
+class OrphanJobClient(StartClient):
+    """1.x after a controller restart: the first job stays IN_PROGRESS short of the target; once it is cancelled, a
+    new rebalance (job j2) reaches the target."""
+
+    def __init__(self, can_cancel=True):
+        statuses = {"j1": ["IN_PROGRESS"], "j2": ["DONE"]}
+        super(OrphanJobClient, self).__init__(None, views=[(MIDDLE, MIDDLE)], statuses=statuses, overall=FROZEN)
+        self.can_cancel = can_cancel
+
+    def has_rebalance_cancel(self):
+        return self.can_cancel
+
+    def rebalance(self, table, table_type, params):
+        self.posts.append(params)
+        if len(self.posts) > 1:
+            self.views = [(TARGET, TARGET)]
+        return 200, {"status": "IN_PROGRESS", "jobId": "j%d" % len(self.posts), "segmentAssignment": TARGET}
+
+
+def test_a_frozen_job_is_cancelled_and_the_rebalance_started_again():
+    fake_time = FakeTime()
+    client = OrphanJobClient()
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    rb.start_table(client, result, {}, TARGET, True, 3600.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    assert result["outcome"] == "finished" and result["restarts"] == 1 and result["job_id"] == "j2"
+    assert client.cancelled == ["t_OFFLINE"] and len(client.posts) == 2
+    assert any(note.startswith("cancelled job(s) j1, which Pinot still reported IN_PROGRESS") for note in result["notes"])
+
+
+def test_a_frozen_job_without_a_cancel_api_is_not_started_again():
+    fake_time = FakeTime()
+    client = OrphanJobClient(can_cancel=False)
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    rb.start_table(client, result, {}, TARGET, True, 3600.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    assert result["outcome"] == "abandoned" and len(client.posts) == 1 and client.cancelled == []
+    assert result["message"].endswith("Not started again: this controller has no rebalance cancel API (%s) to end that "
+                                      "job" % rb.FEATURES[rb.FEATURE_CANCEL])
+
+
+class UnansweredClient(StartClient):
+    """The controller breaks off the first `breaks` rebalance requests (killed), then answers."""
+
+    def __init__(self, breaks, **kwargs):
+        super(UnansweredClient, self).__init__({"status": "IN_PROGRESS", "segmentAssignment": TARGET}, **kwargs)
+        self.breaks = breaks
+
+    def rebalance(self, table, table_type, params):
+        self.posts.append(params)
+        if len(self.posts) <= self.breaks:
+            raise PinotError("cannot reach the controller: ('Connection aborted.', RemoteDisconnected())", "POST",
+                             "http://c/tables/t/rebalance", unavailable=True)
+        return self.status, self.reply
+
+
+def test_a_rebalance_request_the_controller_broke_off_is_sent_again_once_it_answers():
+    fake_time = FakeTime()
+    client = UnansweredClient(2, views=[(TARGET, TARGET)])
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    rb.start_table(client, result, {}, TARGET, True, 3600.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    assert result["outcome"] == "finished" and len(client.posts) == 3
+    assert [note.split(";")[1] for note in result["notes"][:2]] == [" sending it again in 2 s", " sending it again in 4 s"]
+
+
+def test_a_controller_that_never_answers_fails_the_table_after_the_resends():
+    fake_time = FakeTime()
+    client = UnansweredClient(100, views=[(TARGET, TARGET)])
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    with pytest.raises(PinotError, match="cannot reach the controller"):
+        rb.start_table(client, result, {}, TARGET, True, 3600.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    assert len(client.posts) == 1 + rb.UNANSWERED_RESENDS and 100 <= fake_time.now <= 130
+
+
+def test_an_error_answer_is_not_sent_again():
+    fake_time = FakeTime()
+    client = StartClient(None, views=[(TARGET, TARGET)])
+
+    def not_found(*args):
+        raise PinotError("Table 't' not found", "POST", "u", status=404)
+
+    client.rebalance = not_found
+    result = rb.new_table_result("t_OFFLINE", "OFFLINE")
+    with pytest.raises(PinotError, match="not found"):
+        rb.start_table(client, result, {}, TARGET, True, 3600.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    assert fake_time.now == 0

@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
+import json
+
 from ansible_collections.pinotops.pinot.plugins.modules import pinot_decommission_plan_info
 from ansible_collections.pinotops.pinot.tests.unit.fake_controller import server_id
 
@@ -104,3 +106,44 @@ def test_tables_that_cannot_move_without_downtime(run_module, fake):
     strict = run_module(pinot_decommission_plan_info, {"controller_url": fake.url, "instances": [server_id(3)],
                                                        "min_available_replicas": 2})
     assert strict["downtime_tables"] == ["events_REALTIME", "single_OFFLINE"]
+
+
+PLAN_STS = {"name": "pinot-server", "namespace": "pinot", "replicas": 4, "target_replicas": 3}
+
+
+def plan_run(run_module, fake, **params):
+    args = {"controller_url": fake.url, "instances": [server_id(3)], "plan_statefulset": PLAN_STS}
+    args.update(params)
+    return run_module(pinot_decommission_plan_info, args)
+
+
+def test_the_plan_lists_moves_and_hashes_the_state(run_module, fake):
+    with_events_table(fake)
+    result = plan_run(run_module, fake)
+    plan = result["plan"]
+    assert len(plan["hash"]) == 64 and plan["decision"] == {"remove": [server_id(3)], "target_replicas": 3}
+    assert plan["fingerprint"]["statefulset"] == {"name": "pinot-server", "namespace": "pinot", "replicas": 4}
+    (server,) = plan["servers"]
+    assert server["name"] == server_id(3)
+    assert server["tables"] == [{"table": "events_REALTIME", "segments": 2, "consuming": 0, "replication": 2,
+                                 "replication_after": 2, "servers_after": [server_id(i) for i in range(3)]}]
+    assert plan["hash"] in result["plan_markdown"] and result["plan_refusals"] == []
+    assert fake.writes() == []
+    # the same request on the same cluster hashes the same; the approved hash and the plan file are accepted
+    again = plan_run(run_module, fake, plan_hash=plan["hash"], plan=json.dumps(plan), plan_max_age=3600)
+    assert again["plan"]["hash"] == plan["hash"] and again["plan_refusals"] == []
+
+
+def test_a_changed_tag_is_drift(run_module, fake):
+    with_events_table(fake)
+    plan = plan_run(run_module, fake)["plan"]
+    fake.instances[server_id(1)]["tags"] = ["DefaultTenant_OFFLINE"]
+    refusals = plan_run(run_module, fake, plan=json.dumps(plan))["plan_refusals"]
+    assert refusals == ["cluster changed since the plan: tags changed on %s: DefaultTenant_OFFLINE, "
+                        "DefaultTenant_REALTIME, now DefaultTenant_OFFLINE" % server_id(1)]
+
+
+def test_a_plan_file_that_is_not_json_is_refused(run_module, fake):
+    with_events_table(fake)
+    (refusal,) = plan_run(run_module, fake, plan="not a plan")["plan_refusals"]
+    assert refusal.startswith("the plan file is not JSON")

@@ -10,54 +10,18 @@ __metaclass__ = type  # pylint: disable=invalid-name
 import pytest
 
 from ansible_collections.pinotops.pinot.plugins.modules import pinot_periodic_task
-from ansible_collections.pinotops.pinot.tests.unit.fake_controller import Reply, error, server_id
-
-# GET /periodictask/names of a default 0.11/1.0 controller.
-TASK_NAMES = ["RetentionManager", "OfflineSegmentIntervalChecker", "RealtimeSegmentValidationManager",
-              "BrokerResourceValidationManager", "SegmentStatusChecker", "SegmentRelocator", "TaskMetricsEmitter"]
+from ansible_collections.pinotops.pinot.tests.unit.fake_controller import TASK_NAMES, error, server_id
 
 
 def add_periodic_tasks(fake, post=True, reply_shape="current", accepted=True):
-    """Periodic task routes as Pinot's PinotControllerPeriodicTaskRestletResource answers them.
+    """Set up the fake's periodic task routes (PinotControllerPeriodicTaskRestletResource, in fake_controller.py).
 
     post: the controller has POST /periodictask/run (1.4+). reply_shape: "current" ({"taskId","isSuccessful"},
     0.11+) or "legacy" ({"Log Request Id","Controllers notified"}, 0.9/0.10). Runs are appended to `fake.runs`.
     """
-    fake.runs = []
-
-    def names(fake, match, query, body):
-        return Reply(200, list(TASK_NAMES))
-
-    def run(fake, match, query, body):
-        task = (query.get("taskname") or [""])[0]
-        if task not in TASK_NAMES:
-            return error(404, "Periodic task '%s' not found." % task)
-        table = (query.get("tableName") or [None])[0]
-        table_type = (query.get("type") or [None])[0]
-        if table_type and table_type.upper() not in ("OFFLINE", "REALTIME"):
-            return error(400, "Illegal table type '%s'" % table_type)
-        if table:
-            for suffix in ("_OFFLINE", "_REALTIME"):
-                if table.endswith(suffix) and table_type and suffix[1:] != table_type.upper():
-                    return error(403, "Table name: %s does not match table type: %s" % (table, table_type.upper()))
-            typed = [table] if table.endswith(("_OFFLINE", "_REALTIME")) else \
-                [table + "_" + t for t in ("OFFLINE", "REALTIME") if not table_type or t == table_type.upper()]
-            matching = [t for t in typed if t in fake.tables]
-            if not matching:
-                return error(404, "Table '%s' not found." % typed[0])
-            if len(matching) > 1:
-                return error(500, "More than one table matches Table '%s'. Matching names: %s" % (table, matching))
-            table = matching[0]
-        task_id = "api-%08x" % (len(fake.runs) + 1)
-        fake.runs.append({"task": task, "table": table, "properties": body or None})
-        if reply_shape == "legacy":
-            return Reply(200, {"Log Request Id": task_id, "Controllers notified": accepted})
-        return Reply(200, {"taskId": task_id, "isSuccessful": accepted})
-
-    fake.route("GET", r"/periodictask/names", names)
-    fake.route("GET", r"/periodictask/run", run)
-    if post:
-        fake.route("POST", r"/periodictask/run", run)
+    fake.features["periodic_task_post"] = post
+    fake.periodic_reply_shape = reply_shape
+    fake.periodic_accepted = accepted
     return fake
 
 
