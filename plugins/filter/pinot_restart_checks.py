@@ -33,6 +33,14 @@ options:
     description: The server's instance id.
     type: str
     required: true
+  returning:
+    description:
+      - Instance ids of servers that are coming back before this one is restarted (a resumed roll waits for the
+        servers it restarted before it restarts another). Their ideal-state replicas count as serving for
+        RV(_value.sole_replica_tables), even while the external view does not serve them yet.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -66,9 +74,10 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 
-def restart_checks(tables, server):
+def restart_checks(tables, server, returning=None):
     """{"sole_replica_tables", "not_served", "serving_tables"} for `server` over the tables' two views."""
     sole, missing, serving = [], [], []
+    returning = set(returning or []) - set([server])
     for table, view in sorted((tables or {}).items()):
         ideal = (view.get("ideal_state") or {}).get("segments_to_servers")
         external = view.get("external_view") or {}
@@ -79,7 +88,7 @@ def restart_checks(tables, server):
         for segment, servers in sorted(ideal.items()):
             if server not in servers:
                 continue
-            others = set(served.get(segment) or []) - set([server])
+            others = (set(served.get(segment) or []) | (returning & set(servers))) - set([server])
             if not others and table not in sole:
                 sole.append(table)
             if server not in (served.get(segment) or []):

@@ -55,7 +55,9 @@ _value:
   type: dict
   contains:
     order:
-      description: Every selected pod, in restart order (RV(_value.todo) and RV(_value.skipped) together).
+      description:
+        - Every selected pod, in the order the role handles them - RV(_value.skipped) first (a roll that resumes
+          waits for them before it restarts another server), then RV(_value.todo).
       type: list
       elements: str
       sample: [pinot-server-3, pinot-server-2, pinot-server-1, pinot-server-0]
@@ -106,7 +108,9 @@ def restart_order(pods, statefulset, chosen=None, started_uids=None):
     else:
         order = sorted(uids, key=lambda name: _ordinal(name, statefulset), reverse=True)
     skipped = [name for name in order if name in started and started[name] != uids[name]]
-    return {"order": order, "todo": [name for name in order if name not in skipped], "skipped": skipped,
+    todo = [name for name in order if name not in skipped]
+    # The restarted ones first: their replicas are back before the next server goes.
+    return {"order": skipped + todo, "todo": todo, "skipped": skipped,
             "missing": missing, "uids": dict((name, uids[name]) for name in order)}
 
 

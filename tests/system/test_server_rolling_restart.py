@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from test_server_decommission import QueryProbe, controller_json, wait_until
+from test_server_decommission import QueryProbe, controller_json, serving, wait_until
 
 PLAYBOOK = "pinotops.pinot.restart_servers"
 REALTIME = "events"
@@ -138,27 +138,40 @@ def rows_lost(pinot):
         pinot.start_generator()
 
 
+def no_failed_queries_nor_rows_lost(pinot, probe, scenario):
+    """Prints and asserts the figures a user checks after a scenario: failed queries, acknowledged events missing."""
+    lost, produced = rows_lost(pinot)
+    print("%s: %d failed queries of %d; %d rows lost of %d"
+          % (scenario, len(probe.failures), probe.ok + len(probe.failures), lost, produced))
+    assert probe.ok > 0 and probe.failures == [], probe.failures[:5]
+    assert lost == 0
+
+
 def test_unknown_statefulset_is_refused(cluster, ansible, restart_kubeconfig, tmp_path):
     pinot, k8s = cluster
     before = server_states(pinot, k8s)
-    rc, output, _recap = ansible.playbook(PLAYBOOK, role_vars(pinot, restart_kubeconfig, tmp_path,
-                                                              server_rolling_restart_statefulset="pinot-srv"))
+    with QueryProbe(pinot) as probe:
+        rc, output, _recap = ansible.playbook(PLAYBOOK, role_vars(pinot, restart_kubeconfig, tmp_path,
+                                                                  server_rolling_restart_statefulset="pinot-srv"))
     assert rc != 0
     assert "Nothing was changed. StatefulSet pinot-quickstart/pinot-srv not found" in flat(output), output[-4000:]
     assert server_states(pinot, k8s) == before
     assert annotation(k8s) is None
+    no_failed_queries_nor_rows_lost(pinot, probe, "bad input (unknown StatefulSet)")
 
 
 def test_a_pod_that_does_not_exist_is_refused(cluster, ansible, restart_kubeconfig, tmp_path):
     pinot, k8s = cluster
     before = server_states(pinot, k8s)
-    rc, output, _recap = ansible.playbook(PLAYBOOK, role_vars(
-        pinot, restart_kubeconfig, tmp_path, server_rolling_restart_pods=["pinot-server-1", "pinot-server-7"]))
+    with QueryProbe(pinot) as probe:
+        rc, output, _recap = ansible.playbook(PLAYBOOK, role_vars(
+            pinot, restart_kubeconfig, tmp_path, server_rolling_restart_pods=["pinot-server-1", "pinot-server-7"]))
     assert rc != 0
     assert ("Nothing was changed. pinot-server-7 is not a pod of StatefulSet pinot-quickstart/pinot-server (its pods: "
             "pinot-server-0, pinot-server-1") in flat(output), output[-4000:]
     assert server_states(pinot, k8s) == before
     assert annotation(k8s) is None
+    no_failed_queries_nor_rows_lost(pinot, probe, "bad input (a pod that does not exist)")
 
 
 def test_a_server_holding_the_only_replica_is_refused(cluster, ansible, restart_kubeconfig, tmp_path):
@@ -180,8 +193,9 @@ def test_a_server_holding_the_only_replica_is_refused(cluster, ansible, restart_
             return response.status_code == 200 and len(response.json().get("REALTIME") or {}) >= 5
         wait_until(consuming, 120, "%s consumes every partition" % typed)
         before = server_states(pinot, k8s)
-        rc, output, _recap = ansible.playbook(PLAYBOOK, role_vars(pinot, restart_kubeconfig, tmp_path,
-                                                                  server_rolling_restart_replica_timeout=10))
+        with QueryProbe(pinot) as probe:
+            rc, output, _recap = ansible.playbook(PLAYBOOK, role_vars(pinot, restart_kubeconfig, tmp_path,
+                                                                      server_rolling_restart_replica_timeout=10))
         text = flat(output)
         assert rc != 0
         assert "Nothing was changed. Restarting these servers would make segments unavailable" in text, output[-4000:]
@@ -193,9 +207,19 @@ def test_a_server_holding_the_only_replica_is_refused(cluster, ansible, restart_
         assert annotation(k8s) is None
         report = json.loads((tmp_path / "report.json").read_text())
         assert report["result"] == "failed" and report["restarted"] == []
+        no_failed_queries_nor_rows_lost(pinot, probe, "refusal (a table with replication 1)")
     finally:
-        pinot.controller("DELETE", "/tables/%s?type=realtime" % R1_TABLE)
-        pinot.controller("DELETE", "/schemas/" + R1_TABLE)
+        drop_r1_table(pinot)
+
+
+def drop_r1_table(pinot):
+    """Drops the replication-1 table and its schema, and waits until the controller no longer lists them."""
+    pinot.controller("DELETE", "/tables/%s?type=realtime" % R1_TABLE)
+    wait_until(lambda: R1_TABLE not in controller_json(pinot, "/tables")["tables"], 120, "%s is dropped" % R1_TABLE)
+    # 1.x refuses to delete a schema while its table is still being dropped: try again until it is gone
+    wait_until(lambda: pinot.controller("DELETE", "/schemas/" + R1_TABLE).status_code in (200, 404)
+               and pinot.controller("GET", "/schemas/" + R1_TABLE).status_code == 404, 120,
+               "schema %s is deleted" % R1_TABLE)
 
 
 def test_check_mode_lists_the_order_and_changes_nothing(cluster, ansible, restart_kubeconfig, tmp_path):
@@ -267,9 +291,34 @@ def test_a_killed_roll_resumes_without_restarting_a_server_twice(cluster, ansibl
     assert lost == 0
 
 
+def replication_gaps(pinot):
+    """Segment replicas the ideal states lack (below the table's replication) or the external views do not serve."""
+    gaps = []
+    for table in controller_json(pinot, "/tables")["tables"]:
+        for table_type, config in controller_json(pinot, "/tables/" + table).items():
+            replication = int(config["segmentsConfig"].get("replicasPerPartition")
+                              or config["segmentsConfig"]["replication"])
+            ideal = serving(controller_json(pinot, "/tables/%s/idealstate" % table).get(table_type) or {})
+            view = serving(pinot.external_view(table).get(table_type) or {})
+            gaps.extend("%s %s: ideal %s, served %s" % (table_type, segment, servers, view.get(segment))
+                        for segment, servers in ideal.items()
+                        if len(servers) != replication or view.get(segment) != servers)
+    return gaps
+
+
 def test_cluster_left_as_found(cluster):
+    """The harness's state, which the next file starts from: every server live, enabled, tagged and holding
+    segments; every table at its replication, served as assigned; the generator running."""
     pinot, k8s = cluster
+    assert len(k8s.pods()) == pinot.num_servers
     assert_routing_on_everywhere(pinot, k8s)
     assert pinot.running("generator")
+    # a consuming segment just created is served a moment after it is assigned
+    wait_until(lambda: not replication_gaps(pinot), 120, "every table is at its replication")
+    holding = set()
+    for table in controller_json(pinot, "/tables")["tables"]:
+        for assignment in pinot.external_view(table).values():
+            holding.update(server for replicas in serving(assignment or {}).values() for server in replicas)
+    assert holding == set(pinot.server_instance_id(i) for i in range(pinot.num_servers))
     assert R1_TABLE not in controller_json(pinot, "/tables")["tables"]
     assert pinot.controller("GET", "/schemas/" + R1_TABLE).status_code == 404

@@ -50,6 +50,16 @@ def test_a_segment_whose_only_replica_is_down_counts_as_sole():
     assert restart_checks(tables, "a")["sole_replica_tables"] == ["t_OFFLINE"]
 
 
+def test_replicas_on_a_server_coming_back_count_as_serving():
+    """A resumed roll: b was disabled and restarted by the killed run; a is not alone, b comes back before a goes."""
+    tables = {"t_REALTIME": views({"x": ["a", "b"], "y": ["a", "c"]}, {"x": ["a"], "y": ["a", "c"]})}
+    assert restart_checks(tables, "a")["sole_replica_tables"] == ["t_REALTIME"]
+    assert restart_checks(tables, "a", returning=["b"])["sole_replica_tables"] == []
+    # only the replicas the ideal state gives it count, and a server is never its own other replica
+    assert restart_checks(tables, "a", returning=["d", "a"])["sole_replica_tables"] == ["t_REALTIME"]
+    assert restart_checks(tables, "a", returning=["b"])["not_served"] == []
+
+
 def test_not_served_is_what_the_ideal_state_gives_the_server_that_the_external_view_does_not():
     assert restart_checks(TABLES, "c")["not_served"] == ["stats_OFFLINE t0"]
     assert restart_checks(TABLES, "a")["not_served"] == []

@@ -58,6 +58,7 @@ def test_resume_counts_a_pod_of_the_roll_that_is_gone_right_now_as_restarted():
     result = restart_order(pods, "pinot-server", started_uids=started)
     assert result["skipped"] == ["pinot-server-2"] and result["uids"]["pinot-server-2"] is None
     assert result["todo"] == ["pinot-server-1", "pinot-server-0"]
+    assert result["order"] == ["pinot-server-2", "pinot-server-1", "pinot-server-0"]
     # ... also when it was chosen by name: it is not "missing"
     assert restart_order(pods, "pinot-server", chosen=["pinot-server-2"], started_uids=started)["missing"] == []
 
@@ -69,3 +70,13 @@ def test_no_pods():
 def test_not_a_list_is_an_error():
     with pytest.raises(AnsibleFilterError, match="expected a list of pods"):
         restart_order({"resources": []}, "pinot-server")
+
+
+def test_resume_waits_for_the_restarted_pods_first_also_in_a_chosen_order():
+    started = dict(("pinot-server-%d" % i, "uid-pinot-server-%d" % i) for i in (0, 1, 2))
+    started["pinot-server-0"] = "old-0"  # recreated since (restarted by the killed run, or evicted)
+    pods = [pod("pinot-server-%d" % i) for i in (0, 1, 2)]
+    result = restart_order(pods, "pinot-server", chosen=["pinot-server-2", "pinot-server-0", "pinot-server-1"],
+                           started_uids=started)
+    assert result["order"] == ["pinot-server-0", "pinot-server-2", "pinot-server-1"]
+    assert result["todo"] == ["pinot-server-2", "pinot-server-1"] and result["skipped"] == ["pinot-server-0"]
