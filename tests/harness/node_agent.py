@@ -134,6 +134,8 @@ class NodeAgent:
 
         Like a container, the Pinot server starts with its pod. Unlike a kubelet, the agent does not
         restart a server that stops later (a test may stop one on purpose): the pod just turns unready.
+        Ready is what the Helm chart's readiness probe (/health/readiness) would say: the process runs and
+        its health check is OK, which Pinot answers only once the server has loaded its segments at start.
         """
         index = self.pinot_index(pod)
         if index is None:
@@ -142,7 +144,7 @@ class NodeAgent:
         if starting and not self.pinot.server_running(index):
             LOG.info("starting Pinot server %d for pod %s", index, pod["metadata"]["name"])
             self.pinot.start_server(index)
-        return self.pinot.server_running(index)
+        return self.pinot.server_running(index) and self.pinot.server_healthy(index)
 
     def report_status(self, pod, ready):
         """Report the pod Running, with Ready following the real process, if that changed."""
