@@ -96,23 +96,20 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import HELM_INSTANCE_TEMPLATE, PodInstanceIds
+
 DRAINED_TAG = "server_untagged"
 
 
 def scale_out_plan(instances, statefulset, current_replicas, replicas,  # pylint: disable=too-many-arguments
-                   template="Server_{pod}.{service}.{namespace}.svc.{domain}_{port}",
-                   service="", namespace="", domain="cluster.local", port=8098):
+                   template=HELM_INSTANCE_TEMPLATE, service="", namespace="", domain="cluster.local", port=8098):
     """{"servers", "pods", "added", "unfinished"} of a scale-out of `statefulset` to `replicas`."""
-    if "{pod}" not in template:
-        raise AnsibleFilterError("pinot_scale_out_plan: the template %r has no {pod} placeholder" % template)
-    fields = dict(service=service or statefulset + "-headless", namespace=namespace, domain=domain, port=port)
+    try:
+        ids = PodInstanceIds(statefulset, template, service=service or statefulset + "-headless", namespace=namespace,
+                             domain=domain, port=port)
+    except ValueError as exc:
+        raise AnsibleFilterError("pinot_scale_out_plan: %s" % exc)
     current, target = int(current_replicas), int(replicas)
-
-    def instance_id(pod):
-        try:
-            return template.format(pod=pod, **fields)
-        except (KeyError, ValueError) as exc:
-            raise AnsibleFilterError("pinot_scale_out_plan: the template %r cannot be used: %s" % (template, exc))
 
     listed = dict((item.get("name"), item) for item in instances or [])
 
@@ -124,8 +121,7 @@ def scale_out_plan(instances, statefulset, current_replicas, replicas,  # pylint
 
     pods, added, unfinished = {}, [], []
     for ordinal in range(max(target, current)):
-        pod = "%s-%d" % (statefulset, ordinal)
-        name = instance_id(pod)
+        pod, name = ids.pod(ordinal), ids.instance(ordinal)
         if current <= ordinal < target:
             added.append(name)
         elif ordinal < min(current, target) and empty(name):

@@ -85,34 +85,27 @@ _value:
       elements: str
 """
 
-import re
-
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import HELM_INSTANCE_TEMPLATE, PodInstanceIds
 
-def scale_target(instances, statefulset, current_replicas, template="Server_{pod}.{service}.{namespace}.svc.{domain}_{port}",
+
+def scale_target(instances, statefulset, current_replicas, template=HELM_INSTANCE_TEMPLATE,
                  service="", namespace="", domain="cluster.local", port=8098):
     """{"replicas", "ordinals", "problems"} for removing `instances` by scaling `statefulset` down."""
-    prefix, pod, suffix = template.partition("{pod}")
-    if not pod:
-        raise AnsibleFilterError("pinot_scale_target: the template %r has no {pod} placeholder" % template)
-    fields = dict(service=service or statefulset + "-headless", namespace=namespace, domain=domain, port=port)
     try:
-        prefix, suffix = prefix.format(**fields), suffix.format(**fields)
-    except (KeyError, ValueError) as exc:
-        raise AnsibleFilterError("pinot_scale_target: the template %r cannot be used: %s" % (template, exc))
-    pattern = re.compile("^%s%s-(\\d+)%s$" % (re.escape(prefix), re.escape(statefulset), re.escape(suffix)))
+        ids = PodInstanceIds(statefulset, template, service=service or statefulset + "-headless", namespace=namespace,
+                             domain=domain, port=port)
+    except ValueError as exc:
+        raise AnsibleFilterError("pinot_scale_target: %s" % exc)
     current = int(current_replicas)
-    ordinals = {}
-    for name in instances:
-        match = pattern.match(name)
-        ordinals[name] = int(match.group(1)) if match else None
+    ordinals = dict((name, ids.ordinal(name)) for name in instances)
     problems = []
     strangers = sorted(name for name, ordinal in ordinals.items() if ordinal is None)
     if strangers:
         problems.append("%s %s not a pod of StatefulSet %s (its ids look like %s)" % (
             ", ".join(strangers), "is" if len(strangers) == 1 else "are", statefulset,
-            "%s%s-0%s" % (prefix, statefulset, suffix)))
+            ids.instance(0)))
     running = sorted(set(o for o in ordinals.values() if o is not None and o < current))
     wanted = list(range(current - len(running), current))
     if running != wanted:

@@ -3,11 +3,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Table and instance names: typed table names as Pinot spells them, and an instance's type from its id (pure)."""
+"""Table and instance names: typed table names as Pinot spells them, an instance's type from its id, and the ids of a
+StatefulSet's server pods (pure)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
+
+import re
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.errors import PinotError
 
@@ -56,3 +59,38 @@ def instance_type(name):
         if name.startswith(prefix):
             return kind
     return None
+
+
+# The Helm chart's server ids: pinot.set.instance.id.to.hostname=true makes the id the pod's FQDN and netty port.
+HELM_INSTANCE_TEMPLATE = "Server_{pod}.{service}.{namespace}.svc.{domain}_{port}"
+
+
+class PodInstanceIds:
+    """The Pinot instance ids of a StatefulSet's pods (`<statefulset>-<ordinal>`), both ways.
+
+    `template` builds an id from {pod}, {service}, {namespace}, {domain} and {port}, which `fields` fill (the Helm
+    chart's scheme by default). A template without {pod}, or with a placeholder `fields` do not fill, is a ValueError.
+    """
+
+    def __init__(self, statefulset, template=HELM_INSTANCE_TEMPLATE, **fields):
+        prefix, pod, suffix = template.partition("{pod}")
+        if not pod:
+            raise ValueError("the instance template %r has no {pod} placeholder" % template)
+        try:
+            self.prefix, self.suffix = prefix.format(**fields), suffix.format(**fields)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError("the instance template %r cannot be used: %s" % (template, exc))
+        self.statefulset = statefulset
+        self._pattern = re.compile("^%s%s-(\\d+)%s$" % (re.escape(self.prefix), re.escape(statefulset), re.escape(self.suffix)))
+
+    def pod(self, ordinal):
+        return "%s-%d" % (self.statefulset, ordinal)
+
+    def instance(self, ordinal):
+        """The id of the pod with this ordinal."""
+        return self.prefix + self.pod(ordinal) + self.suffix
+
+    def ordinal(self, name):
+        """The ordinal of the pod whose id `name` is, or None when it is no pod of this StatefulSet."""
+        match = self._pattern.match(name or "")
+        return int(match.group(1)) if match else None

@@ -16,13 +16,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
-import re
-
 from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import segments_by_instance
-
-# The Helm chart's server ids: pinot.set.instance.id.to.hostname=true makes the id the pod's FQDN and netty port.
-HELM_INSTANCE_TEMPLATE = "Server_{pod}.{service}.{namespace}.svc.{domain}_{port}"
-
+from ansible_collections.pinotops.pinot.plugins.module_utils.names import HELM_INSTANCE_TEMPLATE, PodInstanceIds
 
 def statefulset_instances(statefulset, target, current, known, template=HELM_INSTANCE_TEMPLATE, **fields):
     """Server ids to remove when `statefulset` goes from `current` to `target` replicas.
@@ -30,20 +25,12 @@ def statefulset_instances(statefulset, target, current, known, template=HELM_INS
     Kubernetes removes the highest ordinals first, so these are ordinals
     target..current-1, plus any ordinal >= target whose id Pinot still
     knows (`known`): its pod is already gone, as after an interrupted run or
-    the hand procedure's scale-first order. `fields` fill the template's
-    {service}, {namespace}, {domain} and {port}; {pod} is `<statefulset>-<ordinal>`.
+    the hand procedure's scale-first order. `template` and `fields`: see names.PodInstanceIds.
     """
-    prefix, _pod, suffix = template.partition("{pod}")
-    if not _pod:
-        raise ValueError("the instance template %r has no {pod} placeholder" % template)
-    prefix, suffix = prefix.format(**fields), suffix.format(**fields)
-    pattern = re.compile("^%s%s-(\\d+)%s$" % (re.escape(prefix), re.escape(statefulset), re.escape(suffix)))
+    ids = PodInstanceIds(statefulset, template, **fields)
     ordinals = set(range(target, max(current, target)))
-    for name in known:
-        match = pattern.match(name)
-        if match and int(match.group(1)) >= target:
-            ordinals.add(int(match.group(1)))
-    return ["%s%s-%d%s" % (prefix, statefulset, ordinal, suffix) for ordinal in sorted(ordinals)]
+    ordinals.update(ordinal for ordinal in map(ids.ordinal, known) if ordinal is not None and ordinal >= target)
+    return [ids.instance(ordinal) for ordinal in sorted(ordinals)]
 
 
 def table_replication(table_config):
