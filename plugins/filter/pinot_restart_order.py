@@ -40,6 +40,12 @@ options:
     description: Pod name to its uid when the roll began; empty when no roll is under way.
     type: dict
     default: {}
+  routing_off:
+    description:
+      - The pod whose query routing the roll turned off last, as recorded on the StatefulSet. When that pod is still
+        to do (a run was interrupted after turning its routing off and before deleting it), it comes first in
+        RV(_value.todo), so that the resumed roll restarts it and turns its routing on again before another server goes.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -88,7 +94,7 @@ def _ordinal(name, statefulset):
     return int(match.group(1)) if match else None
 
 
-def restart_order(pods, statefulset, chosen=None, started_uids=None):
+def restart_order(pods, statefulset, chosen=None, started_uids=None, routing_off=None):
     """{"order", "todo", "skipped", "missing", "uids"} of a rolling restart of `statefulset`'s pods."""
     if not isinstance(pods, list):
         raise AnsibleFilterError("pinot_restart_order: expected a list of pods, got %r" % type(pods).__name__)
@@ -109,6 +115,8 @@ def restart_order(pods, statefulset, chosen=None, started_uids=None):
         order = sorted(uids, key=lambda name: _ordinal(name, statefulset), reverse=True)
     skipped = [name for name in order if name in started and started[name] != uids[name]]
     todo = [name for name in order if name not in skipped]
+    if routing_off in todo:
+        todo = [routing_off] + [name for name in todo if name != routing_off]
     # The restarted ones first: their replicas are back before the next server goes.
     return {"order": skipped + todo, "todo": todo, "skipped": skipped,
             "missing": missing, "uids": dict((name, uids[name]) for name in order)}

@@ -296,6 +296,42 @@ def test_a_killed_roll_resumes_without_restarting_a_server_twice(cluster, ansibl
     assert lost == 0
 
 
+def test_a_roll_killed_with_routing_off_restarts_that_server_first(cluster, ansible, restart_kubeconfig, tmp_path):
+    """Killed after turning the second server's routing off and before deleting its pod (the drain wait and the grace
+    period lie between): the rerun restarts that server first, turns its routing on, then the others, each once."""
+    pinot, k8s = cluster
+    pods = sorted(k8s.pods(), key=lambda name: -int(name.rsplit("-", 1)[1]))
+    second = pods[1]
+    second_id = pinot.server_instance_id(int(second.rsplit("-", 1)[1]))
+
+    def routing_off_on_second():
+        record = json.loads(annotation(k8s) or "{}")
+        return record.get("routing_off") == second and controller_json(pinot, "/instances/" + second_id)["enabled"] is False
+
+    argv = [str(ansible.venv / "bin" / "ansible-playbook"), PLAYBOOK, "-e",
+            json.dumps(role_vars(pinot, restart_kubeconfig, tmp_path, server_rolling_restart_grace_period=15))]
+    with PodWatch(k8s) as watch, QueryProbe(pinot) as probe:
+        with open(tmp_path / "killed.log", "w", encoding="utf-8") as log:
+            process = subprocess.Popen(argv, env=ansible.env(), stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
+                                       start_new_session=True)
+            try:
+                wait_until(lambda: process.poll() is not None or routing_off_on_second(), 900,
+                           "the roll turns routing off for %s" % second)
+                assert process.poll() is None, (tmp_path / "killed.log").read_text()[-4000:]
+            finally:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(30)
+        assert watch.restarts().get(second, 0) == 0, "killed too late: %s was already deleted" % second
+        assert server_states(pinot, k8s)[second]["enabled"] is False
+        rc, output, _recap = ansible.playbook(PLAYBOOK, role_vars(pinot, restart_kubeconfig, tmp_path))
+    assert rc == 0, output[-6000:]
+    assert "in this order: %s" % ", ".join(pods[1:]) in flat(output), output[-6000:]
+    assert watch.restarts() == dict((name, 1) for name in pods), watch.uids
+    assert_routing_on_everywhere(pinot, k8s)
+    assert annotation(k8s) is None
+    no_failed_queries_nor_rows_lost(pinot, probe, "killed with routing off, resumed")
+
+
 def replication_gaps(pinot):
     """Segment replicas the ideal states lack (below the table's replication) or the external views do not serve."""
     gaps = []

@@ -63,6 +63,25 @@ def test_resume_counts_a_pod_of_the_roll_that_is_gone_right_now_as_restarted():
     assert restart_order(pods, "pinot-server", chosen=["pinot-server-2"], started_uids=started)["missing"] == []
 
 
+def test_resume_takes_first_the_pod_whose_routing_was_turned_off_before_its_restart():
+    started = dict(("pinot-server-%d" % i, "uid-pinot-server-%d" % i) for i in (0, 1, 2, 3))
+    started["pinot-server-3"] = "old-3"  # restarted; then the run was killed with pinot-server-1's routing off
+    pods = [pod("pinot-server-%d" % i) for i in (0, 1, 2, 3)]
+    result = restart_order(pods, "pinot-server", started_uids=started, routing_off="pinot-server-1")
+    assert result["todo"] == ["pinot-server-1", "pinot-server-2", "pinot-server-0"]
+    assert result["order"] == ["pinot-server-3", "pinot-server-1", "pinot-server-2", "pinot-server-0"]
+
+
+def test_a_recorded_routing_off_pod_already_restarted_or_not_chosen_changes_nothing():
+    started = dict(("pinot-server-%d" % i, "uid-pinot-server-%d" % i) for i in (0, 1, 2, 3))
+    started["pinot-server-3"] = "old-3"
+    pods = [pod("pinot-server-%d" % i) for i in (0, 1, 2, 3)]
+    plain = restart_order(pods, "pinot-server", started_uids=started)
+    assert restart_order(pods, "pinot-server", started_uids=started, routing_off="pinot-server-3") == plain
+    chosen = restart_order(pods, "pinot-server", chosen=["pinot-server-2"], started_uids=started, routing_off="pinot-server-1")
+    assert chosen["order"] == ["pinot-server-2"]
+
+
 def test_no_pods():
     assert restart_order([], "pinot-server")["order"] == []
 
