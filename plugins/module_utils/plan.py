@@ -19,6 +19,7 @@ __metaclass__ = type  # pylint: disable=invalid-name
 from ansible_collections.pinotops.pinot.plugins.module_utils.assignment import segments_by_instance
 from ansible_collections.pinotops.pinot.plugins.module_utils.names import HELM_INSTANCE_TEMPLATE, PodInstanceIds
 
+
 def statefulset_instances(statefulset, target, current, known, template=HELM_INSTANCE_TEMPLATE, **fields):
     """Server ids to remove when `statefulset` goes from `current` to `target` replicas.
 

@@ -80,17 +80,17 @@ def table(planning, overhead, decommission):
 def decommission_section(decommission):
     """Markdown of the decommission benchmark: its table, how the figures are defined, where the role's time goes."""
     runs = decommission["runs"]
-    parts = ["## Decommission of pinot-server-3: hand procedure and role, on %s" % " and ".join(
-                 "Pinot " + run["version"] for run in runs), "",
+    releases = " and ".join("Pinot " + run["version"] for run in runs)
+    parts = ["## Decommission of pinot-server-3: hand procedure and role, on %s" % releases, "",
              "10 tables (`events` realtime, `eventsOffline` with 4 segments, 8 offline tables of %d segments; "
              "replication 2) on 4 servers, one release after the other in the same run; the decommission benchmark "
              "took %s." % (runs[0]["segments"], ", ".join("%.1f min on %s" % (run["minutes"], run["version"]) for run in runs)), "",
              bench_decommission.table(runs), "", bench_decommission.DEFINITIONS]
     for run, result in ((run, result) for run in runs for result in run["results"]):
         if result.get("task_profile"):
-            parts += ["### Where `%s` spends its time on Pinot %s (slowest tasks, seconds and controller calls)" % (
-                result["variant"], run["version"]), "",
-                      "| Seconds | Controller calls | Task |", "| --- | --- | --- |"]
+            title = "### Where `%s` spends its time on Pinot %s (slowest tasks, seconds and controller calls)" % (
+                result["variant"], run["version"])
+            parts += [title, "", "| Seconds | Controller calls | Task |", "| --- | --- | --- |"]
             parts += ["| %.1f | %d | %s |" % tuple(task) for task in result["task_profile"]]
             parts.append("")
     return parts

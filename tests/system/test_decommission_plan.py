@@ -181,9 +181,9 @@ def test_a_table_added_after_the_plan_is_refused_and_nothing_changes(cluster, an
         response = pinot.controller("POST", path, json=body)
         assert response.status_code == 200, (path, response.status_code, response.text)
     try:
-        wait_until(lambda: pinot.server_instance_id(3) in json.dumps(
-            pinot.controller("GET", "/tables/pinotops_drift/idealstate").json()), 120,
-                   "the new table has a consuming segment on pinot-server-3")
+        def on_server3():
+            return pinot.server_instance_id(3) in json.dumps(pinot.controller("GET", "/tables/pinotops_drift/idealstate").json())
+        wait_until(on_server3, 120, "the new table has a consuming segment on pinot-server-3")
         apply_is_refused(pinot, k8s, ansible, plan, tmp_path, "new table affected: pinotops_drift_REALTIME")
     finally:
         pinot.controller("DELETE", "/tables/pinotops_drift", params={"type": "realtime"}).raise_for_status()
