@@ -129,31 +129,6 @@ def test_bad_plan_input_is_refused_and_nothing_changes(cluster, ansible, plan, t
     assert_unchanged(before, snapshot(pinot, k8s))
 
 
-def test_a_tag_changed_after_the_plan_is_refused_and_nothing_changes(cluster, ansible, plan, tmp_path):
-    pinot, k8s = cluster
-    record, work, _output = plan
-    server1 = pinot.server_instance_id(1)
-    tags = server_tags(pinot, 1)
-    pinot.controller("PUT", "/instances/%s/updateTags" % server1,
-                     params={"tags": ",".join(tags + ["pinotops_drift"]), "updateBrokerResource": "false"}).raise_for_status()
-    try:
-        before = snapshot(pinot, k8s)
-        rc, output, recap = ansible.playbook(PLAYBOOK, role_vars(
-            pinot, k8s, tmp_path, server_decommission_plan_path=str(work / "plan.json"),
-            server_decommission_plan_hash=record["hash"]))
-        assert rc != 0 and recap.get("changed", 0) == 0, output[-6000:]
-        text = flat(output)
-        assert "Nothing was changed. The approved plan %s cannot be applied" % record["hash"] in text
-        assert "cluster changed since the plan: tags changed on %s" % server1 in text
-        assert_unchanged(before, snapshot(pinot, k8s))
-        report = json.loads((tmp_path / "report.json").read_text())
-        assert report["result"] == "failed" and report["plan_hash"] != record["hash"]
-    finally:
-        pinot.controller("PUT", "/instances/%s/updateTags" % server1,
-                         params={"tags": ",".join(tags), "updateBrokerResource": "false"}).raise_for_status()
-    assert server_tags(pinot, 1) == tags
-
-
 def apply_is_refused(pinot, k8s, ansible, plan, tmp_path, change):
     """Apply the plan file with its hash; assert it is refused naming `change`, and nothing changed."""
     record, work, _output = plan
@@ -166,6 +141,23 @@ def apply_is_refused(pinot, k8s, ansible, plan, tmp_path, change):
     assert "Nothing was changed. The approved plan %s cannot be applied" % record["hash"] in text, output[-6000:]
     assert "cluster changed since the plan: " + change in text, output[-6000:]
     assert_unchanged(before, snapshot(pinot, k8s))
+
+
+def test_a_tag_changed_after_the_plan_is_refused_and_nothing_changes(cluster, ansible, plan, tmp_path):
+    pinot, k8s = cluster
+    record, _work, _output = plan
+    server1 = pinot.server_instance_id(1)
+    tags = server_tags(pinot, 1)
+    pinot.controller("PUT", "/instances/%s/updateTags" % server1,
+                     params={"tags": ",".join(tags + ["pinotops_drift"]), "updateBrokerResource": "false"}).raise_for_status()
+    try:
+        apply_is_refused(pinot, k8s, ansible, plan, tmp_path, "tags changed on %s" % server1)
+        report = json.loads((tmp_path / "report.json").read_text())
+        assert report["result"] == "failed" and report["plan_hash"] != record["hash"]
+    finally:
+        pinot.controller("PUT", "/instances/%s/updateTags" % server1,
+                         params={"tags": ",".join(tags), "updateBrokerResource": "false"}).raise_for_status()
+    assert server_tags(pinot, 1) == tags
 
 
 def test_a_table_added_after_the_plan_is_refused_and_nothing_changes(cluster, ansible, plan, tmp_path):
