@@ -18,6 +18,8 @@ description:
     of ordinals below O(current_replicas) that Pinot does not list yet or that hold no segment replica in any ideal
     state count as new too (RV(_value.unfinished)).
   - The scale-out role uses it in its preflight.
+extends_documentation_fragment:
+  - pinotops.pinot.pod_instance_id
 author:
   - pinotops maintainers (@pinotops)
 positional: statefulset, current_replicas, replicas
@@ -41,26 +43,6 @@ options:
     description: The replica count after the scale-out.
     type: int
     required: true
-  template:
-    description: How a pod's instance id is built, with C({pod}), C({service}), C({namespace}), C({domain}), C({port}).
-    type: str
-    default: "Server_{pod}.{service}.{namespace}.svc.{domain}_{port}"
-  service:
-    description: The headless service, for C({service}); empty for C(<statefulset>-headless).
-    type: str
-    default: ""
-  namespace:
-    description: The namespace, for C({namespace}).
-    type: str
-    default: ""
-  domain:
-    description: The cluster domain, for C({domain}).
-    type: str
-    default: cluster.local
-  port:
-    description: The servers' netty port, for C({port}).
-    type: int
-    default: 8098
 """
 
 EXAMPLES = r"""

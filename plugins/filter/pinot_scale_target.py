@@ -18,6 +18,8 @@ description:
   - Servers whose ordinal is at or above the current replica count have no pod any more (an earlier scale-down);
     they need no scaling.
   - The decommission role uses it in its preflight when C(server_decommission_instances) is given with the scale step on.
+extends_documentation_fragment:
+  - pinotops.pinot.pod_instance_id
 author:
   - pinotops maintainers (@pinotops)
 positional: statefulset, current_replicas
@@ -35,26 +37,6 @@ options:
     description: The StatefulSet's replica count now.
     type: int
     required: true
-  template:
-    description: How a pod's instance id is built, with C({pod}), C({service}), C({namespace}), C({domain}), C({port}).
-    type: str
-    default: "Server_{pod}.{service}.{namespace}.svc.{domain}_{port}"
-  service:
-    description: The headless service, for C({service}).
-    type: str
-    default: ""
-  namespace:
-    description: The namespace, for C({namespace}).
-    type: str
-    default: ""
-  domain:
-    description: The cluster domain, for C({domain}).
-    type: str
-    default: cluster.local
-  port:
-    description: The servers' netty port, for C({port}).
-    type: int
-    default: 8098
 """
 
 EXAMPLES = r"""
