@@ -113,6 +113,20 @@ class PinotClient(PinotTransport):
         operation = listing.get(("PUT", api_path("/instances/{}/state")))
         return operation is not None and "queries_disable" in json.dumps(operation).lower()
 
+    def has_rebalance_force_commit(self):
+        """Whether POST /tables/{t}/rebalance takes forceCommit (Pinot 1.4+), from the API listing; None = unknown.
+
+        Pinot ignores a query parameter it does not know, so only the listing
+        tells without a rebalance whether consuming segments can be committed
+        before they move.
+        """
+        listing = self.api_listing()
+        if listing is None:
+            return None
+        operation = listing.get(("POST", api_path("/tables/{}/rebalance"))) or {}
+        return any(isinstance(parameter, dict) and parameter.get("name") == "forceCommit"
+                   for parameter in operation.get("parameters") or [])
+
     def has_periodic_task_post(self):
         """POST /periodictask/run, which takes task properties (Pinot 1.4+), from the API listing; None = unknown."""
         return self._api_has("POST", "/periodictask/run")

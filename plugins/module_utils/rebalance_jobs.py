@@ -37,6 +37,7 @@ def job_view(reply):
         view["remaining_segments_to_delete"] = overall.get("totalRemainingSegmentsToBeDeleted")
         view["remaining_segments_to_converge"] = overall.get("totalRemainingSegmentsToConverge")
         view["estimated_seconds_to_complete"] = overall.get("estimatedTimeToCompleteAddsInSeconds")
+        view["segments_force_committed"] = overall.get("totalSegmentsForceCommitted")
     return view
 
 

@@ -41,12 +41,15 @@ STATUS_GRACE_SECONDS = 15.0
 # mean the controller no longer runs the rebalance, and Pinot has no job to say why.
 ABANDONED_AFTER_SECONDS = 30.0
 
-# Pinot 1.5.1 was seen answering IN_PROGRESS for a job whose views were at the target for 17+ minutes: once after
-# the controller logged it finished (nothing left to move), and after a controller restart (SIGKILL) with the job's
-# counts frozen where they were (RebalanceChecker leaves a job alone for heartbeatTimeoutInMs, an hour by default).
-# Seen that way on this many polls over this long, the table is finished here. A job between two steps does not look
-# like this: its ideal state is short of the target.
-SETTLED_AFTER_SECONDS = 60.0
+# Pinot 1.5.1 answers IN_PROGRESS for a job whose views are at the target long after it finished: after a
+# controller restart (SIGKILL) with the job's counts frozen (RebalanceChecker leaves a job alone for
+# heartbeatTimeoutInMs, an hour by default), and after the controller logged "Finished rebalancing" while other
+# tables' rebalances wrote their progress at the same moment: all jobs share one ZooKeeper record, written with a
+# version check whose failure the job's observer ignores (ControllerZkHelixUtils.addControllerJobToZK), so the final
+# DONE can be lost. Seen that way on this many polls over this long, the table is finished here. A job between two
+# steps does not look like this: its ideal state is short of the target (Pinot writes the next step within
+# milliseconds of the external view catching up).
+SETTLED_AFTER_SECONDS = 10.0
 SETTLED_AFTER_POLLS = 3
 
 # Why a rebalance stops with nothing said, as seen on Pinot 0.11; never asserted, only listed.
@@ -203,9 +206,10 @@ def _settled_note(job, job_id, seconds, polls):
     said = ("counting %s segment(s) to add and %s to delete" % tuple(counts) if None not in counts
             else "without progress counts")
     return ("Pinot still reports the job %s IN_PROGRESS, %s, but the ideal state has been at the rebalance's target "
-            "and the external view has served it for %.0f s (%d polls): the job is no longer being updated. Seen "
-            "after a controller restart; Pinot's RebalanceChecker looks at such a job only after its "
-            "heartbeatTimeoutInMs (an hour by default)" % (job_id, said, seconds, polls))
+            "and the external view has served it for %.0f s (%d polls): the job is no longer being updated. Likely "
+            "causes: the controller restarted, or Pinot lost the job's last status write (it drops a conflicting "
+            "write when several rebalances update their jobs at once); Pinot's RebalanceChecker looks at such a job "
+            "only after its heartbeatTimeoutInMs (an hour by default)" % (job_id, said, seconds, polls))
 
 
 def _retry_of(client, table, table_type, job, job_id):

@@ -431,6 +431,18 @@ tables:
         error_segments: []
         error_count: 0
         not_converged: [events__0__12__20260101T0000Z]
+    job:
+      description:
+        - What Pinot's job status (C(GET /rebalanceStatus/{jobId}), Pinot 1.0 and newer) said last, for a table that
+          was followed. The counts are Pinot's own (Pinot 1.4 and newer), V(null) where it does not give them;
+          RV(tables[].job.segments_force_committed) counts the consuming segments committed before they moved
+          (O(force_commit)).
+      type: dict
+      returned: when Pinot's job was followed
+      sample: {"status": "DONE", "message": "Success with minAvailableReplicas: 1 ...", "original_job_id": "3f1c...",
+               "attempt": 1, "elapsed_seconds": 21, "segments_to_add": 12, "remaining_segments_to_add": 0,
+               "remaining_segments_to_delete": 0, "remaining_segments_to_converge": 0,
+               "estimated_seconds_to_complete": 0.0, "segments_force_committed": 3}
     stuck_segments:
       description: For a stalled or timed out table, the segments not converged with their ideal state, external view and target.
       type: dict

@@ -121,6 +121,15 @@ tables:
       description: For each server in O(instances), the segments of this table it holds in the ideal state and the external view.
       type: dict
       sample: {"Server_pinot-server-3.pinot-server-headless.pinot-quickstart.svc.cluster.local_8098": {"ideal_state": 2, "external_view": 3}}
+force_commit_supported:
+  description:
+    - Whether the controller's rebalance can commit CONSUMING segments before it moves them
+      (O(pinotops.pinot.pinot_table_rebalance#module:force_commit), Pinot 1.4 and newer).
+    - Read from the controller's API listing (C(GET /swagger.json)), so nothing is probed with a write.
+    - V(null) when that listing could not be read (a proxy in front of the controller may hide it).
+  returned: always
+  type: bool
+  sample: true
 """
 
 from ansible_collections.pinotops.pinot.plugins.module_utils.args import empty_list_message, resolve_tables
@@ -193,7 +202,12 @@ def main():
     except PinotError as exc:
         module.fail_from_error(exc, msg="Could not read the rebalance progress of %s" % (
             params["table"] or "tenant %s" % params["tenant"]))
+    try:
+        force_commit_supported = client.has_rebalance_force_commit()
+    except PinotError as exc:
+        module.fail_from_error(exc, msg="Could not tell whether the controller's rebalance can force-commit")
     module.exit_json(changed=False, done=all(entry["done"] for entry in tables), tables=tables,
+                     force_commit_supported=force_commit_supported,
                      msg="; ".join(describe(entry) for entry in tables) or "no tables")
 
 

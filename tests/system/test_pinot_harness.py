@@ -21,7 +21,8 @@ pinot_client = module_utils("client")
 
 # feature probe -> first release that has the endpoint (plugins/module_utils/client.py says which endpoint)
 FEATURES = {"drop_validation": "1.0.0", "tag_validation": "1.0.0", "rebalance_status": "1.0.0",
-            "rebalance_cancel": "1.1.0", "live_instances": "1.2.0", "periodic_task_post": "1.4.0"}
+            "rebalance_cancel": "1.1.0", "live_instances": "1.2.0", "periodic_task_post": "1.4.0",
+            "rebalance_force_commit": "1.4.0"}
 
 POD_ID = re.compile(r"^Server_pinot-server-(\d+)\.pinot-server-headless\.[a-z0-9-]+\.svc\.cluster\.local_8098$")
 

@@ -85,7 +85,9 @@ tree_for() {  # tree_for LINE [ansible-test]: a fresh ansible_collections copy f
 run_units() {  # as collection CI runs them: ansible-test units in its own virtualenv, with tests/unit/requirements.txt
   local line=$1 venv tree rc=0 xml
   venv=$(venv_for "$line") && tree=$(tree_for "$line" ansible-test) || return 1
-  (cd "$tree" && "$venv/bin/ansible-test" units --venv --requirements --python 3.11 --num-workers 1 --color no 2>&1 |
+  # pytest-xdist's workers: ansible-test's default, one per core (the role tests spend most of their time in
+  # ansible-playbook processes)
+  (cd "$tree" && "$venv/bin/ansible-test" units --venv --requirements --python 3.11 --color no 2>&1 |
       grep --line-buffered -v -E "$pip_noise") || rc=1
   # one JUnit file per ansible-test context (modules, module_utils, ...)
   for xml in "$tree"/tests/output/junit/python*-units.xml; do

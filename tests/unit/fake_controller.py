@@ -276,7 +276,9 @@ class FakePinot:
                 if feature_name and not fake.features[feature_name]:
                     continue
                 template = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern.pattern.strip("^$"))
-                operation = {"parameters": []}
+                # a handler may name its query parameters, as Pinot's listing does (the rebalance's vary by release)
+                operation = {"parameters": [{"name": name, "in": "query", "type": "string"}
+                                            for name in getattr(handler, "query_parameters", ())]}
                 if (method, template) == ("PUT", "/instances/{name}/state"):
                     states = "enable|disable|drain" + ("|queries_disable|queries_enable"
                                                        if fake.features["query_routing"] else "")

@@ -43,6 +43,16 @@ from ansible_collections.pinotops.pinot.tests.unit.fake_controller import Reply,
 
 ORDER = ["0.11", "1.0", "1.1", "1.4"]
 
+# (first line, query parameters of POST /tables/{t}/rebalance it added)
+QUERY_PARAMETERS = [
+    ("0.11", ["type", "dryRun", "reassignInstances", "includeConsuming", "bootstrap", "downtime",
+              "minAvailableReplicas", "bestEfforts"]),
+    ("1.0", ["updateTargetTier", "externalViewCheckIntervalInMs", "externalViewStabilizationTimeoutInMs"]),
+    ("1.1", ["lowDiskMode", "heartbeatIntervalInMs", "heartbeatTimeoutInMs", "maxAttempts", "retryInitialDelayInMs"]),
+    ("1.4", ["preChecks", "minimizeDataMovement", "batchSizePerServer", "diskUtilizationThreshold", "forceCommit",
+             "forceCommitBatchSize", "forceCommitBatchStatusCheckIntervalMs", "forceCommitBatchStatusCheckTimeoutMs"]),
+]
+
 
 def target_assignment(fake, typed, reassign=True, include_consuming=True):
     """Where Pinot would put each segment: keep replicas on servers that still carry the tenant tag, fill up
@@ -299,6 +309,9 @@ class RebalanceSim:
                 reply[fake.tables[typed]["type"]] = fake.tables[typed]["externalview"]
             return Reply(200, reply)
 
+        # the query parameters each line's listing names (pinot-controller-api.md 2.1); forceCommit is listed and
+        # accepted from 1.4, but not simulated: consuming segments move as they are
+        rebalance.query_parameters = [name for first, names in QUERY_PARAMETERS for name in names if self.since(first)]
         fake.route("POST", r"/tables/(?P<name>[^/]+)/rebalance", rebalance)
         fake.route("GET", r"/tables/(?P<name>[^/]+)/externalview", external_view)
         fake.route("GET", r"/table/(?P<name>[^/]+)/jobs", table_jobs)

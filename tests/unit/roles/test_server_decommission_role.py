@@ -212,6 +212,8 @@ def test_explicit_highest_ordinal_is_scaled_away_and_dropped(collections, tmp_pa
     assert sorted((path.split("/")[2], downtime) for path, downtime in started) == [
         ("solo_OFFLINE", ["true"]), ("stats_OFFLINE", ["false"])]
     assert run.report["moved_with_downtime"] == ["solo_OFFLINE"]
+    # the controller's listing names forceCommit (Pinot 1.4+): consuming segments are committed before they move
+    assert all(c[2].get("forceCommit") == ["true"] for c in cluster.calls("POST", "/tables/") if "/rebalance" in c[1])
     # item 18: a progress line per round at default verbosity
     assert "tables done" in run.output and "segments converged" in run.output and "elapsed" in run.output
     # item 20: the view before and after as aligned rows with short names
@@ -223,6 +225,7 @@ def test_explicit_highest_ordinal_is_scaled_away_and_dropped(collections, tmp_pa
 
 def test_without_scaling_the_role_says_the_servers_are_the_users_and_records_no_scale(collections, tmp_path, cluster):
     # item 13 too: the controller comes from PINOT_CONTROLLER_URL when the variable is empty
+    RebalanceSim(cluster, "1.1")  # and a controller whose rebalance has no forceCommit: the role does not send it
     run = play(collections, tmp_path, cluster, env={"PINOT_CONTROLLER_URL": cluster.url},
                server_decommission_controller_url="", server_decommission_instances=[S3],
                server_decommission_scale=False, server_decommission_downtime_tables=["solo_OFFLINE"])
@@ -231,6 +234,8 @@ def test_without_scaling_the_role_says_the_servers_are_the_users_and_records_no_
     assert run.k8s["calls"] == []
     assert [step["step"] for step in run.report["timeline"]] == ["preflight", "drained and verified", "dropped", "done"]
     assert run.report["dropped"] == [S3]
+    rebalances = [c for c in cluster.calls("POST", "/tables/") if "/rebalance" in c[1]]
+    assert rebalances and not any("forceCommit" in c[2] for c in rebalances)
 
 
 # ---- item 1: tables that cannot move without downtime ----------------------------------------------------------

@@ -107,6 +107,9 @@ def test_scale_out_adds_the_server_and_rebalances_onto_it(collections, tmp_path,
                                                                  "verified", "done"]
     assert S4 not in run.report["segments_per_server_before"]["stats_OFFLINE"]
     assert run.report["segments_per_server_after"]["stats_OFFLINE"][S4] == 1
+    # the controller's listing names forceCommit (Pinot 1.4+): consuming segments are committed before they move
+    started = [c for c in cluster.calls("POST", "/tables/") if c[2].get("dryRun") == ["false"]]
+    assert started and all(c[2].get("forceCommit") == ["true"] for c in started)
 
 
 def test_a_second_run_changes_nothing(collections, tmp_path, cluster):

@@ -28,6 +28,7 @@ from ansible_collections.pinotops.pinot.plugins.module_utils.errors import Pinot
 from ansible_collections.pinotops.pinot.plugins.module_utils.names import split_table_name, table_name_with_type
 from ansible_collections.pinotops.pinot.plugins.module_utils.transport import was_never_sent
 from ansible_collections.pinotops.pinot.tests.unit.fake_controller import Reply, error, server_id
+from ansible_collections.pinotops.pinot.tests.unit.fake_rebalance import RebalanceSim
 
 
 def dead_url():
@@ -297,7 +298,8 @@ def test_probes_old_controller(fake):
 def test_probes_read_the_listing_of_the_real_path_templates(fake):
     """Pinot's listing names parameters its own way ({tableName}); only the shape of the path counts."""
     listing = {"paths": {
-        "/tables/{tableName}/rebalance": {"post": {}, "delete": {}},
+        "/tables/{tableName}/rebalance": {"post": {"parameters": [{"name": "forceCommit", "in": "query"}]},
+                                          "delete": {}},
         "/periodictask/run": {"get": {}, "post": {}},
         "/instances/updateTags/validate": {"post": {}},
         "/instances/{instanceName}/state": {"put": {"parameters": [
@@ -307,7 +309,7 @@ def test_probes_read_the_listing_of_the_real_path_templates(fake):
     fake.route("GET", r"/swagger\.json", lambda f, m, q, b: Reply(200, listing))
     client = client_for(fake)
     assert client.has_rebalance_cancel() and client.has_periodic_task_post() and client.has_tag_validation()
-    assert client.has_query_routing_states() is True
+    assert client.has_query_routing_states() is True and client.has_rebalance_force_commit() is True
     assert len(fake.requests) == 1
 
 
@@ -316,6 +318,7 @@ def test_probes_without_listing(fake):
     fake.api_listing = False
     client = client_for(fake)
     assert client.has_periodic_task_post() is None and client.has_query_routing_states() is None
+    assert client.has_rebalance_force_commit() is None
     assert client.has_rebalance_cancel() is True
     assert client.has_tag_validation() is True  # asked with an empty validation, which changes nothing
     assert [c[0] for c in fake.writes()] == []
@@ -501,3 +504,11 @@ def test_table_name_helpers():
     assert split_table_name("events_OFFLINE") == ("events", "OFFLINE")
     assert split_table_name("events") == ("events", None)
     assert redact_url("https://u:p@h:9000/x?y=1") == "https://h:9000/x"
+
+
+@pytest.mark.parametrize("version, force_commit", [("1.4", True), ("1.1", False), ("0.11", False)])
+def test_force_commit_is_read_from_the_rebalance_parameters_listed(fake, version, force_commit):
+    RebalanceSim(fake, version)
+    client = client_for(fake)
+    assert client.has_rebalance_force_commit() is force_commit
+    assert set(c[0] for c in fake.requests) == {"GET"}

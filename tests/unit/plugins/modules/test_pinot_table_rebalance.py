@@ -131,6 +131,7 @@ def test_wait_false_returns_job_and_info_module_follows(run_module, cluster):
     info = run_module(pinot_table_rebalance_info, info_args)
     (entry,) = info["tables"]
     assert info["changed"] is False and entry["job"]["job_id"] == table["job_id"]
+    assert info["force_commit_supported"] is True  # the 1.4 listing names the rebalance's forceCommit
     assert info["done"] is False and entry["on_servers"][S3]["external_view"] == 2
     assert info["msg"].startswith("stats_OFFLINE: 1/3 segments converged (33.3%), job IN_PROGRESS")
     for _attempt in range(5):
@@ -148,6 +149,7 @@ def test_info_on_old_pinot_has_no_job(run_module, cluster):
                                                    "table_type": "OFFLINE"})
     assert [t["table"] for t in info["tables"]] == ["events_OFFLINE", "stats_OFFLINE"]
     assert all(t["job"] is None for t in info["tables"]) and info["done"] is True
+    assert info["force_commit_supported"] is False
 
 
 def test_409_attaches_to_the_running_job(run_module, cluster):
