@@ -435,7 +435,7 @@ tables:
       description:
         - What Pinot's job status (C(GET /rebalanceStatus/{jobId}), Pinot 1.0 and newer) said last, for a table that
           was followed. The counts are Pinot's own (Pinot 1.4 and newer), V(null) where it does not give them;
-          RV(tables[].job.segments_force_committed) counts the consuming segments committed before they moved
+          C(segments_force_committed) counts the consuming segments committed before they moved
           (O(force_commit)).
       type: dict
       returned: when Pinot's job was followed
