@@ -92,6 +92,11 @@ class ClusterError(RuntimeError):
     """The cluster could not be started or does not answer as expected."""
 
 
+def release(version):
+    """'1.5.1' -> (1, 5, 1), for comparing releases."""
+    return tuple(int(part) for part in version.split("."))
+
+
 def is_1x(version):
     """Whether version is a Pinot 1.x (or later) release: started without pinot-tools."""
     return int(version.split(".")[0]) >= 1

@@ -144,11 +144,6 @@ def test_down_stops_every_process_by_pid(tmp_path):
     assert not any(cluster.running(role) for role in commands)
 
 
-def release(version):
-    """'1.5.1' -> (1, 5, 1)."""
-    return tuple(int(part) for part in version.split("."))
-
-
 def test_release_is_the_one_asked(pinot_cluster):
     """The controller, the broker and the servers run the releases named by the environment (or the state)."""
     version = os.environ.get("PINOTOPS_PINOT_VERSION") or pinot_cluster.state["version"]
@@ -167,14 +162,14 @@ def test_release_is_the_one_asked(pinot_cluster):
 def test_feature_probes_answer_as_the_release_does(pinot_cluster):
     """Every probe the modules use says what the controller's release has: on 1.5.1 every 1.x endpoint is
     present and the query-routing states (newer than 1.5.1) are absent; on 0.11.0 everything is absent."""
-    version = release(pinot_cluster.state["version"])
+    version = harness.release(pinot_cluster.state["version"])
     users = pinot_cluster.state.get("users") or {}
     client = pinot_client.PinotClient(pinot_cluster.controller_url, username="admin" if users else None,
                                       password=users.get("admin"))
     # the write probes are read from the controller's API listing: it must be readable on every release
     assert client.api_listing(), "GET /swagger.json gave no API listing"
     seen = {name: getattr(client, f"has_{name}")() for name in FEATURES}
-    assert seen == {name: version >= release(first) for name, first in FEATURES.items()}
+    assert seen == {name: version >= harness.release(first) for name, first in FEATURES.items()}
     assert client.has_query_routing_states() is False
 
 

@@ -14,6 +14,8 @@ import time
 
 import requests
 
+from pinot_cluster import release
+
 PLAYBOOK = "pinotops.pinot.decommission_server"
 REALTIME = "events"
 
@@ -149,7 +151,7 @@ def test_decommission_one_server(cluster, ansible, tmp_path):
     assert "pinot-server-3" in json.dumps(report["servers_to_partitions_before"])
     assert "pinot-server-3" not in json.dumps(report["servers_to_partitions_after"])
     # Pinot 1.4 and newer: the consuming segments that moved off the server were committed first (force commit)
-    if tuple(int(part) for part in pinot.state["version"].split(".")[:2]) >= (1, 4):
+    if release(pinot.state["version"]) >= (1, 4):
         (events,) = [table for table in report["rebalance"] if table["table"] == REALTIME + "_REALTIME"]
         assert ((events.get("job") or {}).get("segments_force_committed") or 0) >= 1, events
 
